@@ -1,0 +1,172 @@
+// Package cases is the heart of Docket: customers and their sites, the reports
+// people send about them, and the cases that group those reports for review.
+package cases
+
+import (
+	"time"
+)
+
+// Category is what a report is about. The set is fixed in code for now; DESIGN §2.
+type Category string
+
+const (
+	CSAM             Category = "csam"
+	ViolentExtremism Category = "violent_extremism"
+	Threat           Category = "threat"
+	Phishing         Category = "phishing"
+	Malware          Category = "malware"
+	Copyright        Category = "copyright"
+	Trademark        Category = "trademark"
+	Harassment       Category = "harassment"
+	Spam             Category = "spam"
+	Other            Category = "other"
+)
+
+// CategoryInfo describes a category for routing, priority and the report form.
+type CategoryInfo struct {
+	Category Category
+	Label    string
+	Severity int           // base priority: how much harm waiting can do
+	SLA      time.Duration // time from opening to a first decision
+	Queue    string
+}
+
+// Categories lists every category, in the order the report form shows them.
+var Categories = []CategoryInfo{
+	{Phishing, "Phishing or fraud", 60, 12 * time.Hour, QueueGeneral},
+	{Malware, "Malware or unwanted software", 60, 12 * time.Hour, QueueGeneral},
+	{Copyright, "Copyright infringement", 30, 72 * time.Hour, QueueGeneral},
+	{Trademark, "Trademark infringement", 30, 72 * time.Hour, QueueGeneral},
+	{Harassment, "Harassment or doxxing", 40, 24 * time.Hour, QueueGeneral},
+	{Threat, "Threat of violence", 80, 4 * time.Hour, QueueGeneral},
+	{ViolentExtremism, "Violent extremism or terrorist content", 90, 4 * time.Hour, QueueGeneral},
+	{CSAM, "Child sexual abuse material", 100, time.Hour, QueueRestricted},
+	{Spam, "Spam", 10, 7 * 24 * time.Hour, QueueGeneral},
+	{Other, "Something else", 20, 72 * time.Hour, QueueGeneral},
+}
+
+// Info returns the description of c and whether c is a known category.
+func (c Category) Info() (CategoryInfo, bool) {
+	for _, i := range Categories {
+		if i.Category == c {
+			return i, true
+		}
+	}
+	return CategoryInfo{}, false
+}
+
+// Label is the human name of c.
+func (c Category) Label() string {
+	if i, ok := c.Info(); ok {
+		return i.Label
+	}
+	return string(c)
+}
+
+// Queues. CSAM cases go to a restricted queue that only some roles may read.
+const (
+	QueueGeneral    = "general"
+	QueueRestricted = "restricted"
+)
+
+// State is where a case stands in the workflow (DESIGN §3).
+type State string
+
+const (
+	StateNew    State = "new"
+	StateClosed State = "closed"
+)
+
+// Channel is how a report arrived.
+type Channel string
+
+const (
+	ChannelWeb   Channel = "web"
+	ChannelAPI   Channel = "api"
+	ChannelEmail Channel = "email"
+)
+
+// ReporterKind says who sent a report.
+type ReporterKind string
+
+const (
+	ReporterPublic         ReporterKind = "public"
+	ReporterTrustedFlagger ReporterKind = "trusted_flagger"
+	ReporterNetwork        ReporterKind = "network"
+)
+
+// Customer is an account at the provider.
+type Customer struct {
+	ID           int64
+	Name         string
+	Plan         string
+	ContactEmail string
+	Status       string
+	CreatedAt    time.Time
+}
+
+// Site is a hostname the provider serves for a customer.
+type Site struct {
+	ID                int64
+	CustomerID        int64
+	Hostname          string
+	RegistrableDomain string
+	CreatedAt         time.Time
+}
+
+// Reporter is whoever sent a report. Email is never shown to customers.
+type Reporter struct {
+	ID        int64
+	Kind      ReporterKind
+	Name      string
+	Email     string
+	CreatedAt time.Time
+}
+
+// Report is one notice about one URL.
+type Report struct {
+	ID          int64
+	PublicID    string // the receipt id
+	CaseID      int64
+	ReporterID  int64
+	Channel     Channel
+	Category    Category
+	URL         string
+	Host        string
+	SiteID      *int64
+	Description string
+	GoodFaith   bool
+	ReceivedAt  time.Time
+}
+
+// Case groups the reports about one site (or unknown host) and category while open.
+type Case struct {
+	ID                 int64
+	GroupKey           string
+	SiteID             *int64
+	CustomerID         *int64
+	Hostname           string
+	Category           Category
+	Severity           int
+	Priority           int
+	Queue              string
+	State              State
+	AssigneeID         *int64
+	ClaimExpiresAt     *time.Time
+	ReportCount        int
+	FlaggerReportCount int
+	SLADueAt           time.Time `gorm:"column:sla_due_at"`
+	OpenedAt           time.Time
+	UpdatedAt          time.Time
+	ClosedAt           *time.Time
+}
+
+// priority scores a case for the queue: its category's severity, more reports
+// (capped, so a flood cannot bury everything else), and a trusted flagger's word.
+func priority(severity, reports, flaggerReports int) int {
+	p := severity + 2*min(reports-1, 20)
+	if flaggerReports > 0 {
+		p += 25
+	}
+	return p
+}

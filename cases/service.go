@@ -1,0 +1,334 @@
+package cases
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/oklog/ulid/v2"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/dockethq/docket/audit"
+	"github.com/dockethq/docket/intake"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/errs"
+)
+
+// Service files reports, groups them into cases and reads the queue.
+type Service struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// NewService returns a cases service. now is injected so SLAs and ages are testable.
+func NewService(db *database.DB, now func() time.Time) *Service {
+	return &Service{db: db, now: now}
+}
+
+// Limits on free text, so one report cannot fill the database or a reviewer's screen.
+const (
+	MaxDescription = 10000
+	MaxName        = 200
+)
+
+// NewReport is a report as submitted, before validation.
+type NewReport struct {
+	Channel       Channel
+	ReporterKind  ReporterKind
+	ReporterName  string
+	ReporterEmail string
+	Category      Category
+	URL           string
+	Description   string
+	GoodFaith     bool
+}
+
+// validate checks n and returns the normalized target, or field errors keyed by
+// form field name.
+func (n *NewReport) validate() (intake.Target, error) {
+	f := map[string]string{}
+	var t intake.Target
+	if _, ok := n.Category.Info(); !ok {
+		f["category"] = "Choose what the report is about."
+	}
+	if strings.TrimSpace(n.URL) == "" {
+		f["url"] = "Enter the address (URL) of the page you are reporting."
+	} else if target, err := intake.NormalizeURL(n.URL); err != nil {
+		f["url"] = err.Error()
+	} else {
+		t = target
+	}
+	n.Description = strings.TrimSpace(n.Description)
+	switch {
+	case n.Description == "":
+		f["description"] = "Describe what is wrong with this page."
+	case !utf8.ValidString(n.Description):
+		f["description"] = "The description contains characters that are not valid text."
+	case utf8.RuneCountInString(n.Description) > MaxDescription:
+		f["description"] = fmt.Sprintf("Keep the description under %d characters (it has %d).", MaxDescription, utf8.RuneCountInString(n.Description))
+	case strings.IndexFunc(n.Description, badControl) >= 0:
+		f["description"] = "The description contains control characters; paste it as plain text."
+	}
+	n.ReporterName = strings.TrimSpace(n.ReporterName)
+	if utf8.RuneCountInString(n.ReporterName) > MaxName || strings.IndexFunc(n.ReporterName, unicode.IsControl) >= 0 {
+		f["name"] = fmt.Sprintf("Enter a name of up to %d characters.", MaxName)
+	}
+	n.ReporterEmail = strings.ToLower(strings.TrimSpace(n.ReporterEmail))
+	if n.ReporterEmail != "" {
+		if a, err := mail.ParseAddress(n.ReporterEmail); err != nil || a.Address != n.ReporterEmail || len(n.ReporterEmail) > 254 {
+			f["email"] = "Enter an email address like name@example.com, or leave it empty."
+		}
+	}
+	if n.Channel == ChannelWeb && !n.GoodFaith {
+		f["good_faith"] = "Confirm that you believe the information in this report is accurate and complete."
+	}
+	return t, errs.Fields(f)
+}
+
+// badControl matches control characters other than ordinary line breaks and tabs.
+func badControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
+}
+
+// newPublicID returns a receipt id: a ULID, sortable and unguessable (80 random bits).
+func newPublicID(now time.Time) string {
+	return ulid.MustNew(ulid.Timestamp(now), rand.Reader).String()
+}
+
+// FileReport validates a report, matches it to a site and attaches it to the
+// open case for that site and category, opening one if there is none. Everything
+// — reporter, report, case, audit events — is written in one transaction.
+func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) {
+	target, err := n.validate()
+	if err != nil {
+		return nil, err
+	}
+	info, _ := n.Category.Info()
+	now := s.now().UTC()
+	var rep Report
+	err = s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		site, err := findSite(tx, target.Host)
+		if err != nil {
+			return err
+		}
+		reporter := Reporter{Kind: n.ReporterKind, Name: n.ReporterName, Email: n.ReporterEmail, CreatedAt: now}
+		if err := tx.Create(&reporter).Error; err != nil {
+			return err
+		}
+		c, opened, err := openCase(tx, site, target.Host, info, now)
+		if err != nil {
+			return err
+		}
+		rep = Report{
+			PublicID: newPublicID(now), CaseID: c.ID, ReporterID: reporter.ID, Channel: n.Channel,
+			Category: n.Category, URL: target.URL, Host: target.Host, Description: n.Description,
+			GoodFaith: n.GoodFaith, ReceivedAt: now,
+		}
+		if site != nil {
+			rep.SiteID = &site.ID
+		}
+		if err := tx.Create(&rep).Error; err != nil {
+			return err
+		}
+		c.ReportCount++
+		if n.ReporterKind == ReporterTrustedFlagger {
+			c.FlaggerReportCount++
+		}
+		c.Priority = priority(c.Severity, c.ReportCount, c.FlaggerReportCount)
+		if err := tx.Model(c).Select("report_count", "flagger_report_count", "priority", "updated_at").Updates(c).Error; err != nil {
+			return err
+		}
+		actor := "reporter:" + strconv.FormatInt(reporter.ID, 10)
+		caseID := strconv.FormatInt(c.ID, 10)
+		if opened {
+			if err := audit.Record(tx, now, actor, "case.opened", "case", caseID, map[string]any{"hostname": c.Hostname, "category": c.Category, "queue": c.Queue}); err != nil {
+				return err
+			}
+		}
+		return audit.Record(tx, now, actor, "report.filed", "case", caseID, map[string]any{"report": rep.PublicID, "channel": rep.Channel, "url": rep.URL})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}
+
+// findSite returns the most specific site serving host or one of its parent
+// domains (a report about a.b.example.com belongs to example.com if that is the
+// site we serve), or nil when the provider does not serve it.
+func findSite(tx *gorm.DB, host string) (*Site, error) {
+	candidates := intake.ParentDomains(host)
+	var sites []Site
+	if err := tx.Where("hostname IN ?", candidates).Find(&sites).Error; err != nil {
+		return nil, err
+	}
+	for _, h := range candidates {
+		for i := range sites {
+			if sites[i].Hostname == h {
+				return &sites[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// openCase returns the open case for the site (or unknown host) and category,
+// creating it if needed, locked for update. The partial unique index on
+// (group_key, category) decides races between concurrent reports.
+func openCase(tx *gorm.DB, site *Site, host string, info CategoryInfo, now time.Time) (*Case, bool, error) {
+	c := Case{
+		GroupKey: "host:" + host, Hostname: host, Category: info.Category, Severity: info.Severity,
+		Priority: info.Severity, Queue: info.Queue, State: StateNew, SLADueAt: now.Add(info.SLA),
+		OpenedAt: now, UpdatedAt: now,
+	}
+	if site != nil {
+		c.GroupKey = "site:" + strconv.FormatInt(site.ID, 10)
+		c.SiteID, c.CustomerID, c.Hostname = &site.ID, &site.CustomerID, site.Hostname
+	}
+	res := tx.Clauses(clause.OnConflict{
+		Columns:     []clause.Column{{Name: "group_key"}, {Name: "category"}},
+		// Must match the partial index's predicate word for word (SQLite checks).
+		TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "state <> 'closed'"}}},
+		DoNothing:   true,
+	}).Create(&c)
+	if res.Error != nil {
+		return nil, false, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return &c, true, nil
+	}
+	var existing Case
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("group_key = ? AND category = ? AND state <> ?", c.GroupKey, c.Category, StateClosed).
+		Take(&existing).Error
+	if err != nil {
+		return nil, false, fmt.Errorf("find open case %s/%s: %w", c.GroupKey, c.Category, err)
+	}
+	return &existing, false, nil
+}
+
+// QueueItem is one row of the review queue.
+type QueueItem struct {
+	Case
+	SiteHostname string
+	CustomerName string
+}
+
+// QueueFilter selects cases for the queue page.
+type QueueFilter struct {
+	Queues []string // queues the viewer may read; empty means none
+	Limit  int
+}
+
+// Queue lists open cases in the given queues, highest priority first, oldest first
+// among equals. It returns the rows and the total number of open cases.
+func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]QueueItem, int64, error) {
+	if len(f.Queues) == 0 {
+		return nil, 0, nil
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	base := s.db.R.WithContext(ctx).Table("cases").Where("cases.state <> ? AND cases.queue IN ?", StateClosed, f.Queues)
+	var total int64
+	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	var items []QueueItem
+	err := base.Session(&gorm.Session{}).
+		Select("cases.*, COALESCE(sites.hostname, '') AS site_hostname, COALESCE(customers.name, '') AS customer_name").
+		Joins("LEFT JOIN sites ON sites.id = cases.site_id").
+		Joins("LEFT JOIN customers ON customers.id = cases.customer_id").
+		Order("cases.priority DESC, cases.opened_at, cases.id").
+		Limit(f.Limit).
+		Scan(&items).Error
+	return items, total, err
+}
+
+// ReportView is a report with its reporter, as a reviewer sees it.
+type ReportView struct {
+	Report
+	ReporterKind ReporterKind
+	ReporterName string
+}
+
+// CaseView is everything the case page shows.
+type CaseView struct {
+	Case     Case
+	Site     *Site
+	Customer *Customer
+	Reports  []ReportView
+	Events   []audit.Event
+}
+
+// ErrCaseNotFound is returned for a case that does not exist or that the viewer
+// may not read: the two are indistinguishable on purpose.
+var ErrCaseNotFound = errs.E(errs.NotFound, "There is no such case, or you may not see it.")
+
+// Get returns a case with its site, customer, reports and history, if it is in
+// one of the queues the viewer may read.
+func (s *Service) Get(ctx context.Context, id int64, queues []string) (*CaseView, error) {
+	db := s.db.R.WithContext(ctx)
+	var v CaseView
+	err := db.Where("id = ? AND queue IN ?", id, queues).Take(&v.Case).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || len(queues) == 0 {
+		return nil, ErrCaseNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.Case.SiteID != nil {
+		v.Site = &Site{}
+		if err := db.Take(v.Site, *v.Case.SiteID).Error; err != nil {
+			return nil, err
+		}
+	}
+	if v.Case.CustomerID != nil {
+		v.Customer = &Customer{}
+		if err := db.Take(v.Customer, *v.Case.CustomerID).Error; err != nil {
+			return nil, err
+		}
+	}
+	err = db.Table("reports").
+		Select("reports.*, reporters.kind AS reporter_kind, reporters.name AS reporter_name").
+		Joins("JOIN reporters ON reporters.id = reports.reporter_id").
+		Where("reports.case_id = ?", id).
+		Order("reports.received_at, reports.id").
+		Scan(&v.Reports).Error
+	if err != nil {
+		return nil, err
+	}
+	v.Events, err = audit.ForObject(ctx, db, "case", strconv.FormatInt(id, 10))
+	return &v, err
+}
+
+// Receipt is what the public may see about a report they filed.
+type Receipt struct {
+	PublicID   string
+	Category   Category
+	URL        string
+	ReceivedAt time.Time
+	CaseState  State
+}
+
+// Receipt looks up a report by its receipt id.
+func (s *Service) Receipt(ctx context.Context, publicID string) (*Receipt, error) {
+	var r Receipt
+	err := s.db.R.WithContext(ctx).Table("reports").
+		Select("reports.public_id, reports.category, reports.url, reports.received_at, cases.state AS case_state").
+		Joins("JOIN cases ON cases.id = reports.case_id").
+		Where("reports.public_id = ?", strings.ToUpper(strings.TrimSpace(publicID))).
+		Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errs.E(errs.NotFound, "There is no report with that receipt id.")
+	}
+	return &r, err
+}

@@ -1,0 +1,287 @@
+// Command docket runs Docket, the trust-and-safety case system, and its chores:
+//
+//	docket serve [--demo]          serve the web UI (and load demo data)
+//	docket migrate up|down|status  manage the schema
+//	docket user add                create a staff user with roles
+//	docket seed-demo               load the demo data set
+//
+// Every flag has an environment fallback; `docket <command> -h` lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/demo"
+	"github.com/dockethq/docket/migrations"
+	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/ui"
+	"github.com/dockethq/docket/users"
+)
+
+const usage = `Docket — trust-and-safety case system.
+
+Usage:
+  docket serve [--demo] [flags]        serve the web UI
+  docket migrate up|down|status        manage the database schema
+  docket user add --email E --name N --roles r1,r2   create a staff user (password from DOCKET_PASSWORD or stdin)
+  docket seed-demo                     load the demo data set
+
+Run "docket <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "docket:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, args, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args, stdout, stderr)
+	case "user":
+		if len(args) == 0 || args[0] != "add" {
+			return errors.New(`usage: docket user add --email E --name N --roles reviewer[,admin…]`)
+		}
+		return cmdUserAdd(ctx, args[1:], stdin, stdout, stderr)
+	case "seed-demo":
+		return cmdSeedDemo(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// app is the wired object graph; only this package builds it.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	db       *database.DB
+	enforcer *policy.Enforcer
+	cases    *cases.Service
+	users    *users.Service
+}
+
+func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (config, []string, error) {
+	var cfg config
+	fs := flag.NewFlagSet("docket "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.bind(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+// open connects, migrates if configured, and wires the services.
+func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
+	log := cfg.logger(stderr)
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AutoMigrate {
+		if err := migrations.Up(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	en, err := policy.NewEnforcer(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w (has the schema been migrated? run: docket migrate up)", err)
+	}
+	now := time.Now
+	return &app{
+		cfg: cfg, log: log, db: db, enforcer: en,
+		cases: cases.NewService(db, now),
+		users: users.NewService(db, en, now),
+	}, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var withDemo bool
+	cfg, _, err := parse("serve", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&withDemo, "demo", false, "load the demo data set (customers, cases, one account per role) if the database is empty")
+	})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	a, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	if withDemo {
+		if _, err := demo.Seed(ctx, a.db, a.users, time.Now); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure()}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, cfg.Listen, func(addr string) {
+		a.log.Info("docket is serving", "url", cfg.BaseURL, "listen", addr, "database", string(a.db.Dialect), "started_in", time.Since(start).Round(time.Millisecond).String())
+		fmt.Fprintf(stdout, "\nDocket is running at %s\n", cfg.BaseURL)
+		if withDemo {
+			printDemoAccounts(stdout)
+		}
+	})
+}
+
+func printDemoAccounts(w io.Writer) {
+	fmt.Fprintf(w, "\nDemo accounts (password for all: %s):\n", demo.Password)
+	for _, acc := range demo.Accounts {
+		fmt.Fprintf(w, "  %-16s %s\n", acc.Role, acc.Email)
+	}
+	fmt.Fprintln(w, "\nThese passwords are public: never load the demo into a real deployment.")
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parse("migrate", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("usage: docket migrate up|down|status")
+	}
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p, err := migrations.Provider(db)
+	if err != nil {
+		return err
+	}
+	switch rest[0] {
+	case "up":
+		res, err := p.Up(ctx)
+		for _, r := range res {
+			fmt.Fprintf(stdout, "applied %s (%s)\n", r.Source.Path, r.Duration.Round(time.Millisecond))
+		}
+		if err == nil && len(res) == 0 {
+			fmt.Fprintln(stdout, "schema is up to date")
+		}
+		return err
+	case "down":
+		r, err := p.Down(ctx)
+		if r != nil && r.Source != nil {
+			fmt.Fprintf(stdout, "rolled back %s\n", r.Source.Path)
+		}
+		return err
+	case "status":
+		st, err := p.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			when := "pending"
+			if !s.AppliedAt.IsZero() {
+				when = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%-40s %s\n", s.Source.Path, when)
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown migrate action %q: use up, down or status", rest[0])
+	}
+}
+
+func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var email, name, roles string
+	cfg, _, err := parse("user add", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "email address (sign-in name)")
+		fs.StringVar(&name, "name", "", "full name")
+		fs.StringVar(&roles, "roles", "", "comma-separated roles: "+strings.Join(policy.Roles, ", "))
+	})
+	if err != nil {
+		return err
+	}
+	// The password never goes on the command line, where ps and shell history see it.
+	password, ok := os.LookupEnv("DOCKET_PASSWORD")
+	if !ok {
+		fmt.Fprint(stderr, "password (from stdin): ")
+		b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+		if err != nil {
+			return err
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	a, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	var rs []string
+	for _, r := range strings.Split(roles, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			rs = append(rs, r)
+		}
+	}
+	u, err := a.users.Create(ctx, "system:cli", users.NewUser{Email: email, Name: name, Password: password, Roles: rs})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "created user %d %s with roles %s\n", u.ID, u.Email, strings.Join(a.users.Roles(u), ", "))
+	return nil
+}
+
+func cmdSeedDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, _, err := parse("seed-demo", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	seeded, err := demo.Seed(ctx, a.db, a.users, time.Now)
+	if err != nil {
+		return err
+	}
+	if seeded {
+		fmt.Fprintln(stdout, "demo data loaded")
+	} else {
+		fmt.Fprintln(stdout, "demo data already present; nothing changed")
+	}
+	printDemoAccounts(stdout)
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package migrations owns Docket's schema: goose SQL migrations embedded in the
+// binary, one folder per dialect with the same version numbers (goose has no
+// per-dialect blocks inside one file).
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/dockethq/docket/internal/database"
+)
+
+//go:embed sqlite/*.sql postgres/*.sql
+var files embed.FS
+
+// FS returns the migrations of one dialect.
+func FS(d database.Dialect) fs.FS {
+	sub, err := fs.Sub(files, string(d))
+	if err != nil {
+		panic(err) // the folders are embedded above; this cannot fail at run time
+	}
+	return sub
+}
+
+// Provider returns a goose provider for db.
+func Provider(db *database.DB) (*goose.Provider, error) {
+	dialect := goose.DialectSQLite3
+	if db.Dialect == database.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, db.SQL(), FS(db.Dialect))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Up applies every pending migration.
+func Up(ctx context.Context, db *database.DB) error {
+	p, err := Provider(db)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate up: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+// Package policy decides who may do what. The casbin model is embedded here; the
+// policy rows (role grants and role → route permissions) live in the database, in
+// casbin_rule, so admins can change them without a release. One echo middleware asks
+// the Enforcer about every request; handlers never check roles themselves.
+package policy
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	gormadapter "github.com/casbin/gorm-adapter/v3"
+	"gorm.io/gorm"
+
+	"github.com/dockethq/docket/audit"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/errs"
+)
+
+//go:embed model.conf
+var modelText string
+
+// Role names. Staff roles can be granted to users; Anonymous is the subject of
+// every request without a signed-in user.
+const (
+	Reviewer       = "reviewer"
+	SeniorReviewer = "senior_reviewer"
+	Legal          = "legal"
+	Leadership     = "leadership"
+	Admin          = "admin"
+	Auditor        = "auditor"
+	Anonymous      = "anonymous"
+)
+
+// Roles lists the roles a user can be granted, in the order the UI shows them.
+var Roles = []string{Reviewer, SeniorReviewer, Legal, Leadership, Admin, Auditor}
+
+// ValidRole reports whether r can be granted to a user.
+func ValidRole(r string) bool { return slices.Contains(Roles, r) }
+
+// Subject is the casbin subject for a user id.
+func Subject(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
+
+// Enforcer wraps a synced casbin enforcer backed by casbin_rule.
+type Enforcer struct {
+	e *casbin.SyncedEnforcer
+}
+
+// NewEnforcer loads the model and the policy rows from db.
+func NewEnforcer(db *database.DB) (*Enforcer, error) {
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return nil, fmt.Errorf("policy model: %w", err)
+	}
+	// The goose migrations own casbin_rule; TurnOffAutoMigrate mutates the handle
+	// it is given, so give it a session of its own.
+	g := db.W.Session(&gorm.Session{})
+	gormadapter.TurnOffAutoMigrate(g)
+	a, err := gormadapter.NewAdapterByDB(g)
+	if err != nil {
+		return nil, fmt.Errorf("policy adapter: %w", err)
+	}
+	e, err := casbin.NewSyncedEnforcer(m, a)
+	if err != nil {
+		return nil, fmt.Errorf("policy enforcer: %w", err)
+	}
+	return &Enforcer{e: e}, nil
+}
+
+// Allowed reports whether subject may perform act (an HTTP method) on obj (a route pattern).
+func (en *Enforcer) Allowed(subject, obj, act string) (bool, error) {
+	return en.e.Enforce(subject, obj, act)
+}
+
+// Reload re-reads the policy rows, after a change made through SetUserRoles or by
+// another instance.
+func (en *Enforcer) Reload() error { return en.e.LoadPolicy() }
+
+// RolesOf returns the roles granted directly to a user.
+func (en *Enforcer) RolesOf(userID int64) []string {
+	roles, _ := en.e.GetRolesForUser(Subject(userID))
+	slices.SortFunc(roles, func(a, b string) int { return slices.Index(Roles, a) - slices.Index(Roles, b) })
+	return roles
+}
+
+// HasRole reports whether a user holds role, directly or through inheritance.
+func (en *Enforcer) HasRole(userID int64, role string) bool {
+	roles, _ := en.e.GetImplicitRolesForUser(Subject(userID))
+	return slices.Contains(roles, role)
+}
+
+// rule mirrors casbin_rule for writes made inside our own transactions (the
+// adapter cannot join them).
+type rule struct {
+	ID    int64
+	Ptype string
+	V0    string
+	V1    string
+	V2    string
+	V3    string
+	V4    string
+	V5    string
+}
+
+func (rule) TableName() string { return "casbin_rule" }
+
+// SetUserRoles replaces a user's role grants inside tx and audits the change with
+// before and after. Call Reload after tx commits.
+func SetUserRoles(tx *gorm.DB, at time.Time, actor string, userID int64, roles []string) error {
+	for _, r := range roles {
+		if !ValidRole(r) {
+			return &errs.Error{Code: errs.Invalid, Message: fmt.Sprintf("%q is not a role; roles are %s.", r, strings.Join(Roles, ", ")), Fields: map[string]string{"roles": "unknown role " + r}}
+		}
+	}
+	sub := Subject(userID)
+	var before []rule
+	if err := tx.Where("ptype = 'g' AND v0 = ?", sub).Find(&before).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("ptype = 'g' AND v0 = ?", sub).Delete(&rule{}).Error; err != nil {
+		return err
+	}
+	after := slices.Compact(slices.Sorted(slices.Values(roles)))
+	for _, r := range after {
+		if err := tx.Create(&rule{Ptype: "g", V0: sub, V1: r}).Error; err != nil {
+			return err
+		}
+	}
+	prev := make([]string, 0, len(before))
+	for _, b := range before {
+		prev = append(prev, b.V1)
+	}
+	return audit.Record(tx, at, actor, "user.roles_set", "user", strconv.FormatInt(userID, 10),
+		map[string]any{"before": prev, "after": after})
+}

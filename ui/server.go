@@ -1,0 +1,261 @@
+// Package ui is Docket's web interface: server-rendered pages for the public (the
+// report form and receipts) and for staff (queue, cases, admin). Handlers parse,
+// call the domain packages and render; policy.Middleware has already decided
+// whether the request is allowed before any handler runs.
+package ui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/users"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// Config is what the web layer needs to know about its deployment.
+type Config struct {
+	// SecureCookies marks session and CSRF cookies Secure; on whenever Docket is
+	// served over HTTPS (the base URL says so).
+	SecureCookies bool
+	// SessionLifetime bounds a sign-in; SessionIdle signs out an idle user.
+	SessionLifetime time.Duration
+	SessionIdle     time.Duration
+}
+
+// Server is the HTTP side of Docket.
+type Server struct {
+	echo     *echo.Echo
+	cases    *cases.Service
+	users    *users.Service
+	enforcer *policy.Enforcer
+	sessions *scs.SessionManager
+	pages    *pages
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the server and registers every route.
+func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *policy.Enforcer, log *slog.Logger, now func() time.Time) (*Server, error) {
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	sm := scs.New()
+	if db.Dialect == database.Postgres {
+		sm.Store = postgresstore.New(db.SQL())
+	} else {
+		sm.Store = sqlite3store.New(db.SQL())
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = 12 * time.Hour
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 2 * time.Hour
+	}
+	sm.Lifetime = cfg.SessionLifetime
+	sm.IdleTimeout = cfg.SessionIdle
+	sm.Cookie.Name = "docket_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = cfg.SecureCookies
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		log.Error("session store", "err", err)
+		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
+	}
+
+	s := &Server{cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	s.echo = e
+
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(middleware.Recover())
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "same-origin",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+		HSTSMaxAge:            31536000,
+	}))
+	// Forms carry at most a 10,000-character description; 2 MB leaves room for
+	// that in any encoding while refusing floods before they are parsed.
+	e.Use(middleware.BodyLimit("2M"))
+	e.Use(echo.WrapMiddleware(sm.LoadAndSave))
+	e.Use(s.loadUser)
+	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "docket_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   cfg.SecureCookies,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from Docket. Reload the page and try again.")
+		},
+	}))
+	e.Use(en.Middleware(subject, s.deny))
+
+	s.routes()
+	return s, nil
+}
+
+// routes registers every route. Each needs a row in policy (the default set is
+// in migrations 00002) and in ui/authz_matrix_test.go.
+func (s *Server) routes() {
+	e := s.echo
+	static, _ := fs.Sub(staticFS, "static")
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))))
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/", s.home)
+	e.GET("/report", s.reportForm)
+	e.POST("/report", s.reportSubmit)
+	e.GET("/report/receipt/:id", s.receipt)
+	e.GET("/login", s.loginForm)
+	e.POST("/login", s.loginSubmit)
+	e.POST("/logout", s.logout)
+	e.GET("/queue", s.queue)
+	e.GET("/cases/:id", s.caseView)
+	e.GET("/admin/users", s.adminUsers)
+	e.POST("/admin/users", s.adminUsersCreate)
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router, for tests that walk its routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Serve listens on addr until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
+	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		lvl := slog.LevelInfo
+		if status >= 500 {
+			lvl = slog.LevelError
+		}
+		// The path, never the query: receipts and tokens stay out of logs.
+		s.log.Log(c.Request().Context(), lvl, "http",
+			"method", c.Request().Method, "route", c.Path(), "status", status,
+			"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+// userKey is where loadUser leaves the signed-in user on the echo context.
+const userKey = "docket.user"
+
+// loadUser resolves the session's user; a missing or disabled user is anonymous.
+func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		if id := s.sessions.GetInt64(ctx, "user_id"); id != 0 {
+			u, err := s.users.Get(ctx, id)
+			switch {
+			case err == nil && !u.Disabled:
+				c.Set(userKey, u)
+			case err == nil || errors.Is(err, users.ErrNotFound):
+				_ = s.sessions.Destroy(ctx)
+			default:
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+func currentUser(c echo.Context) *users.User {
+	u, _ := c.Get(userKey).(*users.User)
+	return u
+}
+
+func subject(c echo.Context) string {
+	if u := currentUser(c); u != nil {
+		return policy.Subject(u.ID)
+	}
+	return policy.Anonymous
+}
+
+// deny answers a request the policy refused: anonymous visitors are sent to sign
+// in; signed-in users get a plain 403.
+func (s *Server) deny(c echo.Context, sub string) error {
+	if sub == policy.Anonymous {
+		next := ""
+		if c.Request().Method == http.MethodGet {
+			next = "?next=" + urlQueryEscape(c.Request().URL.RequestURI())
+		}
+		return c.Redirect(http.StatusSeeOther, "/login"+next)
+	}
+	return echo.NewHTTPError(http.StatusForbidden, "You do not have access to this page.")
+}
+
+// readableQueues returns the queues the viewer may read, by asking the policy.
+func (s *Server) readableQueues(c echo.Context) []string {
+	var qs []string
+	for _, q := range []string{cases.QueueGeneral, cases.QueueRestricted} {
+		if ok, _ := s.enforcer.Allowed(subject(c), "queue:"+q, "read"); ok {
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
+
+func parseID(c echo.Context, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	return id, err == nil && id > 0
+}

@@ -194,7 +194,7 @@ func openCase(tx *gorm.DB, site *Site, host string, info CategoryInfo, now time.
 		c.SiteID, c.CustomerID, c.Hostname = &site.ID, &site.CustomerID, site.Hostname
 	}
 	res := tx.Clauses(clause.OnConflict{
-		Columns:     []clause.Column{{Name: "group_key"}, {Name: "category"}},
+		Columns: []clause.Column{{Name: "group_key"}, {Name: "category"}},
 		// Must match the partial index's predicate word for word (SQLite checks).
 		TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "state <> 'closed'"}}},
 		DoNothing:   true,

@@ -37,7 +37,7 @@ func FuzzNormalizeURL(f *testing.F) {
 		if !strings.HasPrefix(got.URL, "http://") && !strings.HasPrefix(got.URL, "https://") {
 			t.Fatalf("NormalizeURL(%q): URL %q has the wrong scheme", in, got.URL)
 		}
-		if strings.ContainsAny(got.URL, "# \t\n\\\"<>") || len(got.URL) > MaxInputLen {
+		if strings.ContainsAny(got.URL, "# \t\n\\\"<>") || len(got.URL) > maxInputLen {
 			t.Fatalf("NormalizeURL(%q): URL %q is not properly escaped", in, got.URL)
 		}
 		for i := 0; i < len(got.URL); i++ {

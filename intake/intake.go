@@ -14,8 +14,8 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
-// MaxInputLen is the longest input, in bytes, that NormalizeURL accepts.
-const MaxInputLen = 2048
+// maxInputLen is the longest input, and output URL, in bytes.
+const maxInputLen = 2048
 
 // Target is a reported URL after normalization.
 type Target struct {
@@ -87,8 +87,11 @@ func NormalizeURL(raw string) (Target, error) {
 	// Browsers treat '\' like '/' before the query in http(s) URLs, so
 	// "http://evil.com\@good.com" must be read as a path on evil.com.
 	s = strings.ReplaceAll(s, `\`, "/")
-	if a, ok := parseIPv6(s); ok {
-		s = "[" + a + "]" // a bare IPv6 address would otherwise look like a scheme
+	// "fe80::1/x" would otherwise look like a URL with scheme "fe80".
+	if i := strings.IndexByte(s+"/", '/'); i > 0 {
+		if _, ok := parseIPv6(s[:i]); ok {
+			s = "[" + s[:i] + "]" + s[i:]
+		}
 	}
 
 	scheme, rest, msg := splitScheme(s)
@@ -104,6 +107,11 @@ func NormalizeURL(raw string) (Target, error) {
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		authority = authority[i+1:]
 	}
+	// Reporters paste IPv6 addresses without brackets; browsers need them,
+	// but the intent is clear.
+	if _, ok := parseIPv6(authority); ok {
+		authority = "[" + authority + "]"
+	}
 	hostPart, port, msg := splitPort(authority)
 	if msg != "" {
 		return fail(msg)
@@ -111,7 +119,6 @@ func NormalizeURL(raw string) (Target, error) {
 	if hostPart == "" {
 		return fail(msgNoHost)
 	}
-
 	var host, urlHost string
 	if strings.HasPrefix(hostPart, "[") {
 		a, ok := parseIPv6(hostPart[1 : len(hostPart)-1])
@@ -145,7 +152,7 @@ func NormalizeURL(raw string) (Target, error) {
 	}
 	// Escaping can grow the input; cap the output too so that the result
 	// always normalizes again.
-	if b.Len() > MaxInputLen {
+	if b.Len() > maxInputLen {
 		return fail(msgTooLong)
 	}
 	return Target{URL: b.String(), Host: host, RegistrableDomain: registrableDomain(host)}, nil
@@ -220,7 +227,7 @@ func registrableDomain(host string) string {
 // control characters inside an address are usually a copy-paste accident or
 // an attempt to make the address display differently from what it is.
 func checkText(s string) string {
-	if len(s) > MaxInputLen {
+	if len(s) > maxInputLen {
 		return msgTooLong
 	}
 	if !utf8.ValidString(s) {

@@ -66,6 +66,8 @@ var urlCases = []urlCase{
 	{"ipv6 with port", "https://[2001:db8::1]:8443/", Target{"https://[2001:db8::1]:8443/", "2001:db8::1", ""}, ""},
 	{"ipv6 default port", "https://[::1]:443", Target{"https://[::1]/", "::1", ""}, ""},
 	{"ipv6 bare", "2001:db8::1", Target{"http://[2001:db8::1]/", "2001:db8::1", ""}, ""},
+	{"ipv6 bare with path", "fe80::1/x?y", Target{"http://[fe80::1]/x?y", "fe80::1", ""}, ""},
+	{"ipv6 unbracketed in url", "https://2001:db8::1/x", Target{"https://[2001:db8::1]/x", "2001:db8::1", ""}, ""},
 	{"ipv6 mapped ipv4", "http://[::ffff:192.0.2.1]/", Target{"http://[::ffff:192.0.2.1]/", "::ffff:192.0.2.1", ""}, ""},
 
 	// Scheme-less and scheme variants.

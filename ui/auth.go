@@ -13,7 +13,11 @@ func (s *Server) loginForm(c echo.Context) error {
 	if currentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/queue")
 	}
-	return s.render(c, http.StatusOK, "login", view{Title: "Sign in", Form: url.Values{"next": {safeNext(c.QueryParam("next"))}}})
+	v := view{Title: "Sign in", Form: url.Values{"next": {safeNext(c.QueryParam("next"))}}}
+	if c.QueryParam("signed_out") != "" {
+		v.Data = "You are signed out."
+	}
+	return s.render(c, http.StatusOK, "login", v)
 }
 
 func (s *Server) loginSubmit(c echo.Context) error {
@@ -43,5 +47,5 @@ func (s *Server) logout(c echo.Context) error {
 	if err := s.sessions.Destroy(c.Request().Context()); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
 }

@@ -248,7 +248,7 @@ func (s *Server) deny(c echo.Context, sub string) error {
 func (s *Server) readableQueues(c echo.Context) []string {
 	var qs []string
 	for _, q := range []string{cases.QueueGeneral, cases.QueueRestricted} {
-		if ok, _ := s.enforcer.Allowed(subject(c), "queue:"+q, "read"); ok {
+		if ok, _ := s.enforcer.Allowed(subject(c), "queue/"+q, "read"); ok {
 			qs = append(qs, q)
 		}
 	}

@@ -58,7 +58,9 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 	}
 
 	t0 := now().UTC()
-	at := func(ago time.Duration) *cases.Service { return cases.NewService(db, func() time.Time { return t0.Add(-ago) }) }
+	at := func(ago time.Duration) *cases.Service {
+		return cases.NewService(db, func() time.Time { return t0.Add(-ago) })
+	}
 	cs := at(30 * 24 * time.Hour)
 	customers := []struct {
 		c     cases.Customer

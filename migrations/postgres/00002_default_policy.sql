@@ -27,8 +27,8 @@ INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES
     ('p', 'admin', '/admin/users', 'GET'),
     ('p', 'admin', '/admin/users', 'POST'),
     -- Queues are objects too: csam cases sit in "restricted", which only legal reads.
-    ('p', 'staff', 'queue:general', 'read'),
-    ('p', 'legal', 'queue:restricted', 'read');
+    ('p', 'staff', 'queue/general', 'read'),
+    ('p', 'legal', 'queue/restricted', 'read');
 
 -- +goose Down
 DELETE FROM casbin_rule WHERE ptype IN ('p', 'g') AND v0 IN

@@ -1,0 +1,152 @@
+package ui_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/testdb"
+	"github.com/dockethq/docket/policy"
+)
+
+// outcome is what a role gets from a route.
+type outcome int
+
+const (
+	allow  outcome = iota // the handler ran
+	login                 // anonymous, sent to sign in
+	forbid                // signed in, refused with 403
+)
+
+func (o outcome) String() string { return [...]string{"allow", "login", "forbid"}[o] }
+
+var roles = []string{policy.Anonymous, policy.Reviewer, policy.SeniorReviewer, policy.Legal, policy.Leadership, policy.Admin, policy.Auditor}
+
+// staffOnly: anonymous must sign in, every staff role may.
+var staffOnly = map[string]outcome{policy.Anonymous: login}
+
+// adminOnly: anonymous must sign in, only admins may.
+var adminOnly = map[string]outcome{
+	policy.Anonymous: login, policy.Reviewer: forbid, policy.SeniorReviewer: forbid,
+	policy.Legal: forbid, policy.Leadership: forbid, policy.Auditor: forbid,
+}
+
+// public: everyone.
+var public = map[string]outcome{}
+
+// matrix is the expected outcome of every route for every role; a role missing
+// from a row is allowed. Every registered route must have a row, and every row a
+// route: adding a route without deciding who may use it fails this test.
+var matrix = map[string]map[string]outcome{
+	"GET /":                   public,
+	"GET /healthz":            public,
+	"GET /static/*":           public,
+	"GET /report":             public,
+	"POST /report":            public,
+	"GET /report/receipt/:id": public,
+	"GET /login":              public,
+	"POST /login":             public,
+	"POST /logout":            staffOnly,
+	"GET /queue":              staffOnly,
+	"GET /cases/:id":          staffOnly,
+	"GET /admin/users":        adminOnly,
+	"POST /admin/users":       adminOnly,
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) { testMatrix(t, d) })
+	}
+}
+
+func testMatrix(t *testing.T, d database.Dialect) {
+	e := newEnv(t, d)
+	var receipt string
+	if err := e.db.R.Table("reports").Select("public_id").Order("id").Limit(1).Scan(&receipt).Error; err != nil || receipt == "" {
+		t.Fatalf("no demo report: %v", err)
+	}
+	params := strings.NewReplacer(":id", "1", "*", "docket.css")
+
+	seen := map[string]bool{}
+	for _, r := range e.ui.Echo().Routes() {
+		key := r.Method + " " + r.Path
+		seen[key] = true
+		row, ok := matrix[key]
+		if !ok {
+			t.Errorf("route %s has no row in the authorization matrix", key)
+			continue
+		}
+		path := params.Replace(r.Path)
+		if r.Path == "/report/receipt/:id" {
+			path = "/report/receipt/" + receipt
+		}
+		for _, role := range roles {
+			want := row[role] // zero value: allow
+			c := e.login(role)
+			var res *response
+			switch r.Method {
+			case http.MethodGet:
+				res = c.get(path)
+			case http.MethodPost:
+				res = c.post(path, url.Values{})
+			default:
+				t.Fatalf("matrix test does not know method %s", r.Method)
+			}
+			got := classify(res)
+			if got != want {
+				t.Errorf("%s as %s: %s (status %d, location %q), want %s", key, role, got, res.StatusCode, res.Header.Get("Location"), want)
+			}
+			if res.StatusCode >= 500 {
+				t.Errorf("%s as %s: status %d", key, role, res.StatusCode)
+			}
+		}
+	}
+	for key := range matrix {
+		if !seen[key] {
+			t.Errorf("matrix row %s matches no registered route", key)
+		}
+	}
+}
+
+// classify tells what happened from the outside: a refusal is a 403, a request
+// to sign in is a redirect to /login or /login?next=…; anything else means the
+// handler ran.
+func classify(res *response) outcome {
+	loc := res.Header.Get("Location")
+	switch {
+	case res.StatusCode == http.StatusForbidden:
+		return forbid
+	case res.StatusCode == http.StatusSeeOther && (loc == "/login" || strings.HasPrefix(loc, "/login?next=")):
+		return login
+	}
+	return allow
+}
+
+// TestRestrictedQueue checks that the csam queue is hidden from every role but legal,
+// on the queue page and on the case page.
+func TestRestrictedQueue(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	c := e.client()
+	res := c.post("/report", url.Values{"category": {"csam"}, "url": {"https://yardboard.example/x/1"}, "description": {"CSAM-RESTRICTED-MARKER"}, "good_faith": {"yes"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("file csam report: %d", res.StatusCode)
+	}
+	var id int64
+	e.db.R.Table("cases").Select("id").Where("category = 'csam'").Scan(&id)
+	for _, role := range roles[1:] {
+		c := e.login(role)
+		q := c.get("/queue")
+		cs := c.get("/cases/" + itoa(id))
+		visible := strings.Contains(cs.Body, "CSAM-RESTRICTED-MARKER")
+		inQueue := q.doc(t).Find(`a[href="/cases/`+itoa(id)+`"]`).Length() > 0
+		want := role == policy.Legal
+		if visible != want || inQueue != want {
+			t.Errorf("%s: case page shows csam report %v, queue lists it %v; want %v", role, visible, inQueue, want)
+		}
+		if !want && cs.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: csam case page status %d, want 404", role, cs.StatusCode)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package ui_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/demo"
+	"github.com/dockethq/docket/internal/testdb"
+	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/ui"
+	"github.com/dockethq/docket/users"
+)
+
+func TestMain(m *testing.M) {
+	testdb.FastPasswords()
+	m.Run()
+}
+
+// env is a running Docket on a fresh database, loaded with the demo data set.
+type env struct {
+	t     *testing.T
+	db    *database.DB
+	srv   *httptest.Server
+	ui    *ui.Server
+	cases *cases.Service
+	users *users.Service
+}
+
+func newEnv(t *testing.T, d database.Dialect) *env {
+	t.Helper()
+	db := testdb.Open(t, d)
+	en, err := policy.NewEnforcer(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := cases.NewService(db, time.Now)
+	us := users.NewService(db, en, time.Now)
+	if _, err := demo.Seed(context.Background(), db, us, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := ui.New(ui.Config{}, db, cs, us, en, log, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us}
+}
+
+// client is a browser-like HTTP client: it keeps cookies, does not follow
+// redirects, and sends the CSRF token with every form.
+type client struct {
+	e   *env
+	hc  *http.Client
+	jar *cookiejar.Jar
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, jar: jar, hc: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}}
+}
+
+// login signs in as the demo account of role (or does nothing for anonymous).
+func (e *env) login(role string) *client {
+	e.t.Helper()
+	c := e.client()
+	if role == policy.Anonymous {
+		return c
+	}
+	for _, a := range demo.Accounts {
+		if a.Role == role {
+			res := c.post("/login", url.Values{"email": {a.Email}, "password": {demo.Password}})
+			if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/queue" {
+				e.t.Fatalf("login as %s: %d %s", role, res.StatusCode, res.Body)
+			}
+			return c
+		}
+	}
+	e.t.Fatalf("no demo account for role %q", role)
+	return nil
+}
+
+type response struct {
+	StatusCode int
+	Header     http.Header
+	Body       string
+}
+
+func (r *response) doc(t *testing.T) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (c *client) do(req *http.Request) *response {
+	c.e.t.Helper()
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &response{StatusCode: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+func (c *client) get(path string) *response {
+	c.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.e.srv.URL+path, nil)
+	return c.do(req)
+}
+
+// csrf returns the token a page would embed: the CSRF cookie's value. It fetches
+// a page first if the cookie is not set yet.
+func (c *client) csrf() string {
+	u, _ := url.Parse(c.e.srv.URL)
+	for i := 0; i < 2; i++ {
+		for _, k := range c.jar.Cookies(u) {
+			if k.Name == "docket_csrf" {
+				return k.Value
+			}
+		}
+		c.get("/healthz")
+	}
+	c.e.t.Fatal("no CSRF cookie")
+	return ""
+}
+
+func (c *client) post(path string, form url.Values) *response {
+	c.e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("_csrf") == "" {
+		form.Set("_csrf", c.csrf())
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

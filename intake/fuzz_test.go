@@ -10,6 +10,15 @@ func FuzzNormalizeURL(f *testing.F) {
 	for _, tc := range urlCases {
 		f.Add(tc.in)
 	}
+	// Extra seeds so byte-level mutation reaches more of the IDNA tables.
+	for _, s := range []string{
+		"http://مثال.إختبار/", "http://a\u200cb.example/", "http://क्\u200dष.example/",
+		"http://ＥＸＡＭＰＬＥ。ｃｏｍ:８０/", "http://①.com/", "http://ǅ.example/",
+		"http://xn--fa-hia.de/", "https://ß.example/", "https://😀.ws/", "http://0x7f.1/",
+		"//a.b.c.kobe.jp:1/%zz?%", "http://a%2ecom/", "HTTPS:\\\\Example.com\\a",
+	} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := NormalizeURL(in)
 		if err != nil {
@@ -54,6 +63,10 @@ func FuzzNormalizeURL(f *testing.F) {
 		}
 		if host, err := NormalizeHost(h); err != nil || host != h {
 			t.Fatalf("NormalizeHost(%q) = %q, %v; want it unchanged", h, host, err)
+		}
+		// Callers rebuild a URL from a stored host to get its registrable domain.
+		if t, err := NormalizeURL("http://" + h); err != nil || t.Host != h || t.RegistrableDomain != got.RegistrableDomain {
+			t.Fatalf("NormalizeURL(%q) = %+v, %v; want Host %q", "http://"+h, t, err, h)
 		}
 		parents := ParentDomains(h)
 		if parents[0] != h || (got.RegistrableDomain != "" && parents[len(parents)-1] != got.RegistrableDomain) {

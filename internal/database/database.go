@@ -95,6 +95,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 				SlowThreshold:             time.Second,
 				LogLevel:                  logger.Warn,
 				IgnoreRecordNotFoundError: true,
+				ParameterizedQueries:      true, // never a password hash or an email in a log line
 			}),
 			NowFunc:                func() time.Time { return time.Now().UTC() },
 			SkipDefaultTransaction: true, // we open transactions where we mean them

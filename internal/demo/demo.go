@@ -110,7 +110,7 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 	}
 	reports = append(reports,
 		rep{11 * h, cases.ReporterTrustedFlagger, "Counter-Extremism Referral Unit", cases.ViolentExtremism, "https://yardboard.example/pol/thread/48812", "Terrorist content: attacker's manifesto and praise of the attack (EU TCO Regulation). Referral ref CERU-2026-1182."},
-		rep{6 * h, cases.ReporterTrustedFlagger, "Counter-Extremism Referral Unit", cases.ViolentExtremism, "https://media.yardboard.example/v/attack.mp4", "Copy of the perpetrator's livestream. Referral ref CERU-2026-1190."},
+		rep{6 * h, cases.ReporterTrustedFlagger, "Counter-Extremism Referral Unit", cases.ViolentExtremism, "https://yardboard.example/media/v/attack.mp4", "Copy of the perpetrator's livestream. Referral ref CERU-2026-1190."},
 		rep{5 * h, cases.ReporterPublic, "", cases.Threat, "https://www.yardboard.example/pol/thread/48930", "Specific threat against a named school with a date."},
 	)
 	channel := map[cases.ReporterKind]cases.Channel{

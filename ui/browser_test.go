@@ -174,8 +174,11 @@ func browserSubmit(t *testing.T, ctx context.Context, what string, sel chromedp.
 // files a report, a reviewer signs in, finds it in the queue, opens the case and
 // sees the description as inert text, then signs out.
 func TestBrowserReportToQueue(t *testing.T) {
+	t0 := time.Now(); lap := func(s string){ t.Logf("LAP %s %v", s, time.Since(t0)) }
 	ctx := newBrowser(t, 60*time.Second)
+	lap("browser")
 	e := newEnv(t, database.SQLite)
+	lap("env")
 	base := e.srv.URL
 
 	rnd := make([]byte, 5)
@@ -187,6 +190,7 @@ func TestBrowserReportToQueue(t *testing.T) {
 	start := time.Now(); defer func(){ t.Logf("total %v", time.Since(start)) }()
 	t.Logf("setup %v", time.Since(start))
 	// 1. The public files a report.
+	lap("pre-nav")
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/report"),
 		chromedp.WaitVisible(chromedp.ID("category")),
@@ -199,6 +203,7 @@ func TestBrowserReportToQueue(t *testing.T) {
 	); err != nil {
 		t.Fatalf("fill the report form: %v", err)
 	}
+	lap("filled")
 	for id, want := range map[string]string{"category": "phishing", "url": reportURL, "description": description} {
 		got, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(id)))
 		if err != nil {
@@ -231,6 +236,7 @@ func TestBrowserReportToQueue(t *testing.T) {
 	browserScreenshot(t, ctx, "2-receipt")
 
 	// 2. A reviewer signs in and finds the new case in the queue.
+	lap("receipt")
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.ID("password")),
@@ -239,7 +245,9 @@ func TestBrowserReportToQueue(t *testing.T) {
 	); err != nil {
 		t.Fatalf("fill the sign-in form: %v", err)
 	}
+	lap("login filled")
 	browserSubmit(t, ctx, "sign in as "+demo.Accounts[0].Email, `form[action="/login"] button[type="submit"]`)
+	lap("signed in")
 	if p := browserPath(t, ctx); p != "/queue" {
 		t.Fatalf("signed in to %s, want /queue", p)
 	}

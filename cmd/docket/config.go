@@ -22,6 +22,8 @@ type config struct {
 	LogFormat   string
 	LogLevel    string
 	AutoMigrate bool
+
+	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
 
 // bind registers the common flags on fs with defaults taken from the environment.
@@ -50,7 +52,7 @@ func (c *config) validate() error {
 		return fmt.Errorf("DOCKET_LISTEN / --listen: %q is not host:port (e.g. 127.0.0.1:8080)", c.Listen)
 	}
 	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Listen
+		c.BaseURL, c.baseURLDerived = "http://"+c.Listen, true
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -157,6 +157,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return srv.Serve(ctx, cfg.Listen, func(addr string) {
+		if cfg.baseURLDerived {
+			cfg.BaseURL = "http://" + addr // the real port, when --listen asked for :0
+		}
 		a.log.Info("docket is serving", "url", cfg.BaseURL, "listen", addr, "database", string(a.db.Dialect), "started_in", time.Since(start).Round(time.Millisecond).String())
 		fmt.Fprintf(stdout, "\nDocket is running at %s\n", cfg.BaseURL)
 		if withDemo {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockethq/docket/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	testdb.FastPasswords()
+	m.Run()
+}
+
+func docket(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		env, value, want string
+	}{
+		{"DOCKET_DATABASE_URL", "mysql://root@localhost/docket", "DOCKET_DATABASE_URL"},
+		{"DOCKET_DATABASE_URL", "", "empty"},
+		{"DOCKET_DATABASE_URL", "postgres://", "not a valid postgres"},
+		{"DOCKET_LISTEN", "8080", "not host:port"},
+		{"DOCKET_BASE_URL", "ftp://docket.example", "not an http(s) URL"},
+		{"DOCKET_LOG_FORMAT", "xml", "neither text nor json"},
+		{"DOCKET_LOG_LEVEL", "loud", "not debug"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
+			t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "d.db"))
+			t.Setenv(tc.env, tc.value)
+			_, err := docket(t, "", "migrate", "status")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := docket(t, "", "frobnicate"); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("unknown command: %v", err)
+	}
+}
+
+func TestMigrateCommands(t *testing.T) {
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "m.db"))
+	out, err := docket(t, "", "migrate", "status")
+	if err != nil || !strings.Contains(out, "00001_foundation.sql") || !strings.Contains(out, "pending") {
+		t.Fatalf("status before: %v\n%s", err, out)
+	}
+	if out, err = docket(t, "", "migrate", "up"); err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	if out, err = docket(t, "", "migrate", "up"); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("second up: %v\n%s", err, out)
+	}
+	if out, err = docket(t, "", "migrate", "down"); err != nil || !strings.Contains(out, "rolled back") {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	if out, err = docket(t, "", "migrate", "status"); err != nil || !strings.Contains(out, "pending") || !strings.Contains(out, "applied") {
+		t.Fatalf("status after down: %v\n%s", err, out)
+	}
+	if _, err = docket(t, "", "migrate", "sideways"); err == nil {
+		t.Fatal("migrate sideways succeeded")
+	}
+}
+
+func TestUserAddAndSeedDemo(t *testing.T) {
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "u.db"))
+	out, err := docket(t, "a very long password\n", "user", "add", "--email", "Lee@Example.org", "--name", "Lee", "--roles", "legal, reviewer")
+	if err != nil || !strings.Contains(out, "lee@example.org with roles reviewer, legal") {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	t.Setenv("DOCKET_PASSWORD", "short")
+	_, err = docket(t, "", "user", "add", "--email", "x@example.org", "--name", "X", "--roles", "root")
+	if err == nil || !strings.Contains(err.Error(), "--password") || !strings.Contains(err.Error(), "--roles") {
+		t.Fatalf("invalid user add: %v", err)
+	}
+	// Demo accounts have public passwords: never next to real users.
+	if _, err = docket(t, "", "seed-demo"); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("seed-demo on a database with users: %v", err)
+	}
+}
+
+func TestSeedDemoIsIdempotent(t *testing.T) {
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "s.db"))
+	if out, err := docket(t, "", "seed-demo"); err != nil || !strings.Contains(out, "demo data loaded") {
+		t.Fatalf("seed-demo: %v\n%s", err, out)
+	}
+	if out, err := docket(t, "", "seed-demo"); err != nil || !strings.Contains(out, "already present") {
+		t.Fatalf("second seed-demo: %v\n%s", err, out)
+	}
+}
+
+// TestServeDemo starts the real command on a free port, waits for its banner,
+// checks a page, and stops it as SIGTERM would.
+func TestServeDemo(t *testing.T) {
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "serve.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--listen", "127.0.0.1:0"}, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	var base string
+	lines := bufio.NewScanner(pr)
+	var banner []string
+	for lines.Scan() {
+		banner = append(banner, lines.Text())
+		if u, ok := strings.CutPrefix(lines.Text(), "Docket is running at "); ok {
+			base = u
+		}
+		if strings.Contains(lines.Text(), "never load the demo") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" {
+		t.Fatalf("no banner; got %q (err %v)", banner, <-done)
+	}
+	text := strings.Join(banner, "\n")
+	for _, role := range []string{"reviewer", "senior_reviewer", "legal", "leadership", "admin", "auditor"} {
+		if !strings.Contains(text, role) {
+			t.Errorf("banner does not list a %s account", role)
+		}
+	}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	res, err := hc.Get(base + "/report")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /report: %v %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}

@@ -65,8 +65,8 @@ func FuzzNormalizeURL(f *testing.F) {
 			t.Fatalf("NormalizeHost(%q) = %q, %v; want it unchanged", h, host, err)
 		}
 		// Callers rebuild a URL from a stored host to get its registrable domain.
-		if t, err := NormalizeURL("http://" + h); err != nil || t.Host != h || t.RegistrableDomain != got.RegistrableDomain {
-			t.Fatalf("NormalizeURL(%q) = %+v, %v; want Host %q", "http://"+h, t, err, h)
+		if rt, err := NormalizeURL("http://" + h); err != nil || rt.Host != h || rt.RegistrableDomain != got.RegistrableDomain {
+			t.Fatalf("NormalizeURL(%q) = %+v, %v; want Host %q", "http://"+h, rt, err, h)
 		}
 		parents := ParentDomains(h)
 		if parents[0] != h || (got.RegistrableDomain != "" && parents[len(parents)-1] != got.RegistrableDomain) {

@@ -46,7 +46,25 @@ var funcs = template.FuncMap{
 		}
 		return false
 	},
-	"join": strings.Join,
+	"join":        strings.Join,
+	"actionLabel": actionLabel,
+}
+
+// actionLabels names audit actions for people; unknown actions show as recorded.
+var actionLabels = map[string]string{
+	"case.opened":      "Case opened",
+	"report.filed":     "Report filed",
+	"customer.created": "Customer created",
+	"site.created":     "Site created",
+	"user.created":     "User created",
+	"user.roles_set":   "Roles changed",
+}
+
+func actionLabel(a string) string {
+	if l, ok := actionLabels[a]; ok {
+		return l
+	}
+	return a
 }
 
 func parsePages() (*pages, error) {
@@ -79,6 +97,7 @@ type view struct {
 	Message string            // a page-level error or notice
 	Form    url.Values        // what the user typed, to re-render after an error
 	Now     time.Time
+	Path    string // the route pattern, to mark the current page in navigation
 	Data    any
 }
 
@@ -99,6 +118,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 		v.CSRF = tok
 	}
 	v.Now = s.now()
+	v.Path = c.Path()
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", page, err)
@@ -173,7 +193,7 @@ func until(t, now time.Time) string {
 func human(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return "<1m"
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d.Minutes()))
 	case d < 48*time.Hour:

@@ -137,6 +137,7 @@ type Report struct {
 	Description string
 	GoodFaith   bool
 	ReceivedAt  time.Time
+	ReporterKey string // who the reporter is, for counting distinct reporters
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.
@@ -159,14 +160,47 @@ type Case struct {
 	OpenedAt           time.Time
 	UpdatedAt          time.Time
 	ClosedAt           *time.Time
+	Version            int   // bumped by every change, so a page can tell it is stale
+	QueueRank          int64 // priority with ageing, for ordering; see rank
+	ReporterCount      int   // distinct reporters
+	PriorActions       int   // the customer's earlier warn/restrict/terminate decisions
+	EscalatedAt        *time.Time
+	CloseReason        string
+	MergedInto         *int64
 }
 
-// priority scores a case for the queue: its category's severity, more reports
-// (capped, so a flood cannot bury everything else), and a trusted flagger's word.
-func priority(severity, reports, flaggerReports int) int {
-	p := severity + 2*min(reports-1, 20)
-	if flaggerReports > 0 {
+// Claimed reports whether someone other than userID holds a live claim at now.
+func (c *Case) ClaimedByOther(userID int64, now time.Time) bool {
+	return c.AssigneeID != nil && *c.AssigneeID != userID && c.ClaimExpiresAt != nil && c.ClaimExpiresAt.After(now)
+}
+
+// HeldBy reports whether userID holds a live claim at now.
+func (c *Case) HeldBy(userID int64, now time.Time) bool {
+	return c.AssigneeID != nil && *c.AssigneeID == userID && c.ClaimExpiresAt != nil && c.ClaimExpiresAt.After(now)
+}
+
+// ageStep is how long a case waits to gain one point of priority.
+const ageStep = 6 * time.Hour
+
+// rank orders the queue: priority, plus one point per ageStep waited. Stored as
+// priority*ageStep - opened (in seconds), which sorts the same as priority + age
+// at any moment, so the database can index it.
+func rank(priority int, opened time.Time) int64 {
+	return int64(priority)*int64(ageStep/time.Second) - opened.Unix()
+}
+
+// Score is the priority shown to reviewers at now: the stored priority plus ageing.
+func (c *Case) Score(now time.Time) int {
+	return c.Priority + int(now.Sub(c.OpenedAt)/ageStep)
+}
+
+// priority scores a case for the queue: its category's severity, more distinct
+// reporters (capped, so a flood cannot bury everything else), a trusted flagger's
+// word, and the customer's record of earlier actions.
+func priority(c *Case) int {
+	p := c.Severity + 2*min(max(c.ReporterCount-1, 0), 20)
+	if c.FlaggerReportCount > 0 {
 		p += 25
 	}
-	return p
+	return p + 5*min(c.PriorActions, 5)
 }

@@ -127,29 +127,50 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 		if err != nil {
 			return err
 		}
+		if _, err := Next(c.State, ActAddReport); err != nil {
+			return err // cannot happen: openCase only returns open cases
+		}
 		rep = Report{
 			PublicID: newPublicID(now), CaseID: c.ID, ReporterID: reporter.ID, Channel: n.Channel,
 			Category: n.Category, URL: target.URL, Host: target.Host, Description: n.Description,
-			GoodFaith: n.GoodFaith, ReceivedAt: now,
+			GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(&reporter),
 		}
 		if site != nil {
 			rep.SiteID = &site.ID
+		}
+		var seen int64
+		if err := tx.Model(&Report{}).Where("case_id = ? AND reporter_key = ?", c.ID, rep.ReporterKey).Count(&seen).Error; err != nil {
+			return err
 		}
 		if err := tx.Create(&rep).Error; err != nil {
 			return err
 		}
 		c.ReportCount++
+		if seen == 0 {
+			c.ReporterCount++
+		}
 		if n.ReporterKind == ReporterTrustedFlagger {
 			c.FlaggerReportCount++
 		}
-		c.Priority = priority(c.Severity, c.ReportCount, c.FlaggerReportCount)
-		if err := tx.Model(c).Select("report_count", "flagger_report_count", "priority", "updated_at").Updates(c).Error; err != nil {
+		queueBefore := c.Queue
+		if err := rescore(tx, c); err != nil {
+			return err
+		}
+		c.UpdatedAt = now
+		if !opened {
+			c.Version++
+		}
+		if err := tx.Model(c).Select("report_count", "reporter_count", "flagger_report_count", "prior_actions", "priority", "queue_rank", "queue", "version", "updated_at").Updates(c).Error; err != nil {
 			return err
 		}
 		actor := "reporter:" + strconv.FormatInt(reporter.ID, 10)
 		caseID := strconv.FormatInt(c.ID, 10)
 		if opened {
 			if err := audit.Record(tx, now, actor, "case.opened", "case", caseID, map[string]any{"hostname": c.Hostname, "category": c.Category, "queue": c.Queue}); err != nil {
+				return err
+			}
+		} else if c.Queue != queueBefore {
+			if err := audit.Record(tx, now, actor, "case.rerouted", "case", caseID, map[string]any{"from": queueBefore, "to": c.Queue}); err != nil {
 				return err
 			}
 		}
@@ -159,6 +180,44 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 		return nil, err
 	}
 	return &rep, nil
+}
+
+// reporterKey identifies a reporter across reports: by email when given (one
+// person filing twice counts once), else by the reporter row.
+func reporterKey(r *Reporter) string {
+	if r.Email != "" {
+		return "email:" + r.Email
+	}
+	return "reporter:" + strconv.FormatInt(r.ID, 10)
+}
+
+// rescore recomputes what depends on the customer and the counts: the customer's
+// record, priority, queue rank and queue.
+func rescore(tx *gorm.DB, c *Case) error {
+	plan := ""
+	if c.CustomerID != nil {
+		var cust Customer
+		if err := tx.Select("plan").Take(&cust, *c.CustomerID).Error; err != nil {
+			return err
+		}
+		plan = cust.Plan
+		var n int64
+		err := tx.Table("decisions").Joins("JOIN cases ON cases.id = decisions.case_id").
+			Where("cases.customer_id = ? AND cases.id <> ? AND decisions.status = 'final' AND decisions.action IN ('warn', 'restrict', 'terminate')", *c.CustomerID, c.ID).
+			Count(&n).Error
+		if err != nil {
+			return err
+		}
+		c.PriorActions = int(n)
+	}
+	rules, err := loadRules(tx)
+	if err != nil {
+		return err
+	}
+	c.Priority = priority(c)
+	c.QueueRank = rank(c.Priority, c.OpenedAt)
+	c.Queue = route(rules, c, plan)
+	return nil
 }
 
 // findSite returns the most specific site serving host or one of its parent
@@ -187,7 +246,7 @@ func openCase(tx *gorm.DB, site *Site, host string, info CategoryInfo, now time.
 	c := Case{
 		GroupKey: "host:" + host, Hostname: host, Category: info.Category, Severity: info.Severity,
 		Priority: info.Severity, Queue: info.Queue, State: StateNew, SLADueAt: now.Add(info.SLA),
-		OpenedAt: now, UpdatedAt: now,
+		OpenedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if site != nil {
 		c.GroupKey = "site:" + strconv.FormatInt(site.ID, 10)
@@ -215,58 +274,29 @@ func openCase(tx *gorm.DB, site *Site, host string, info CategoryInfo, now time.
 	return &existing, false, nil
 }
 
-// QueueItem is one row of the review queue.
-type QueueItem struct {
-	Case
-	SiteHostname string
-	CustomerName string
-}
-
-// QueueFilter selects cases for the queue page.
-type QueueFilter struct {
-	Queues []string // queues the viewer may read; empty means none
-	Limit  int
-}
-
-// Queue lists open cases in the given queues, highest priority first, oldest first
-// among equals. It returns the rows and the total number of open cases.
-func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]QueueItem, int64, error) {
-	if len(f.Queues) == 0 {
-		return nil, 0, nil
-	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 100
-	}
-	base := s.db.R.WithContext(ctx).Table("cases").Where("cases.state <> ? AND cases.queue IN ?", StateClosed, f.Queues)
-	var total int64
-	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return nil, 0, err
-	}
-	var items []QueueItem
-	err := base.Session(&gorm.Session{}).
-		Select("cases.*, COALESCE(sites.hostname, '') AS site_hostname, COALESCE(customers.name, '') AS customer_name").
-		Joins("LEFT JOIN sites ON sites.id = cases.site_id").
-		Joins("LEFT JOIN customers ON customers.id = cases.customer_id").
-		Order("cases.priority DESC, cases.opened_at, cases.id").
-		Limit(f.Limit).
-		Scan(&items).Error
-	return items, total, err
-}
-
 // ReportView is a report with its reporter, as a reviewer sees it.
 type ReportView struct {
 	Report
-	ReporterKind ReporterKind
-	ReporterName string
+	ReporterKind  ReporterKind
+	ReporterName  string
+	ReporterEmail string // shown only to roles that may read reporter contacts
+}
+
+// NoteView is a note with its author's name.
+type NoteView struct {
+	Note
+	AuthorName string
 }
 
 // CaseView is everything the case page shows.
 type CaseView struct {
-	Case     Case
-	Site     *Site
-	Customer *Customer
-	Reports  []ReportView
-	Events   []audit.Event
+	Case      Case
+	Site      *Site
+	Customer  *Customer
+	Reports   []ReportView
+	Notes     []NoteView
+	Decisions []Decision
+	Events    []audit.Event
 }
 
 // ErrCaseNotFound is returned for a case that does not exist or that the viewer
@@ -298,12 +328,21 @@ func (s *Service) Get(ctx context.Context, id int64, queues []string) (*CaseView
 		}
 	}
 	err = db.Table("reports").
-		Select("reports.*, reporters.kind AS reporter_kind, reporters.name AS reporter_name").
+		Select("reports.*, reporters.kind AS reporter_kind, reporters.name AS reporter_name, reporters.email AS reporter_email").
 		Joins("JOIN reporters ON reporters.id = reports.reporter_id").
 		Where("reports.case_id = ?", id).
 		Order("reports.received_at, reports.id").
 		Scan(&v.Reports).Error
 	if err != nil {
+		return nil, err
+	}
+	err = db.Table("notes").Select("notes.*, users.name AS author_name").
+		Joins("JOIN users ON users.id = notes.author_id").
+		Where("notes.case_id = ?", id).Order("notes.id").Scan(&v.Notes).Error
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Where("case_id = ?", id).Order("id").Find(&v.Decisions).Error; err != nil {
 		return nil, err
 	}
 	v.Events, err = audit.ForObject(ctx, db, "case", strconv.FormatInt(id, 10))

@@ -172,6 +172,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
+	if isAPI(c) {
+		body := map[string]any{"error": msg}
+		if e, ok := errs.As(err); ok && len(e.Fields) > 0 {
+			body["fields"] = e.Fields
+		}
+		_ = c.JSON(status, body)
+		return
+	}
 	if rerr := s.render(c, status, "error", view{Title: http.StatusText(status), Message: msg}); rerr != nil {
 		s.log.Error("render error page", "err", rerr)
 		_ = c.String(status, msg)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/postgresstore"
@@ -134,9 +135,34 @@ func (s *Server) routes() {
 	e.POST("/login", s.loginSubmit)
 	e.POST("/logout", s.logout)
 	e.GET("/queue", s.queue)
+	e.GET("/search", s.search)
+	e.GET("/customers/:id", s.customerView)
 	e.GET("/cases/:id", s.caseView)
+	e.GET("/cases/:id/status", s.caseStatus)
+	e.POST("/cases/:id/claim", s.caseClaim)
+	e.POST("/cases/:id/release", s.caseRelease)
+	e.POST("/cases/:id/reassign", s.caseReassign)
+	e.POST("/cases/:id/notes", s.caseNote)
+	e.POST("/cases/:id/escalate", s.caseEscalate)
+	e.POST("/cases/:id/decide", s.caseDecide)
+	e.POST("/cases/:id/close", s.caseClose)
+	e.POST("/cases/:id/merge", s.caseMerge)
+	e.POST("/cases/:id/split", s.caseSplit)
+	e.POST("/cases/bulk-close", s.casesBulkClose)
 	e.GET("/admin/users", s.adminUsers)
 	e.POST("/admin/users", s.adminUsersCreate)
+	e.GET("/admin/queues", s.adminQueues)
+	e.POST("/admin/queues", s.adminQueuesCreate)
+	e.POST("/admin/queues/:id/delete", s.adminQueuesDelete)
+
+	api := e.Group("/api/v1")
+	api.GET("/queues", s.apiQueues)
+	api.GET("/cases", s.apiCases)
+	api.GET("/cases/:id", s.apiCase)
+	api.POST("/cases/:id/claim", s.apiClaim)
+	api.POST("/cases/:id/release", s.apiRelease)
+	api.POST("/cases/:id/notes", s.apiNote)
+	api.POST("/cases/:id/decide", s.apiDecide)
 }
 
 // Handler returns the server as an http.Handler.
@@ -234,6 +260,12 @@ func subject(c echo.Context) string {
 // deny answers a request the policy refused: anonymous visitors are sent to sign
 // in; signed-in users get a plain 403.
 func (s *Server) deny(c echo.Context, sub string) error {
+	if isAPI(c) {
+		if sub == policy.Anonymous {
+			return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
+		}
+		return echo.NewHTTPError(http.StatusForbidden, "You may not do this.")
+	}
 	if sub == policy.Anonymous {
 		next := ""
 		if c.Request().Method == http.MethodGet {
@@ -247,13 +279,31 @@ func (s *Server) deny(c echo.Context, sub string) error {
 // readableQueues returns the queues the viewer may read, by asking the policy.
 func (s *Server) readableQueues(c echo.Context) []string {
 	var qs []string
-	for _, q := range []string{cases.QueueGeneral, cases.QueueRestricted} {
-		if ok, _ := s.enforcer.Allowed(subject(c), "queue/"+q, "read"); ok {
+	for _, q := range cases.Queues {
+		if s.can(c, "queue/"+q, "read") {
 			qs = append(qs, q)
 		}
 	}
 	return qs
 }
+
+// can asks the policy whether the current subject may act on obj: a route
+// pattern with a method (to decide which buttons to show) or a non-route object.
+func (s *Server) can(c echo.Context, obj, act string) bool {
+	ok, err := s.enforcer.Allowed(subject(c), obj, act)
+	return err == nil && ok
+}
+
+// actor is the signed-in user as the cases package sees them.
+func (s *Server) actor(c echo.Context) cases.Actor {
+	u := currentUser(c)
+	if u == nil {
+		return cases.Actor{}
+	}
+	return cases.Actor{UserID: u.ID, Can: func(obj, act string) bool { return s.can(c, obj, act) }}
+}
+
+func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
 
 func parseID(c echo.Context, name string) (int64, bool) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)

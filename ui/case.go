@@ -1,0 +1,310 @@
+package ui
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/errs"
+	"github.com/dockethq/docket/users"
+)
+
+// entry is one item of a case's timeline.
+type entry struct {
+	At     time.Time
+	Kind   string // report, note, decision, event
+	Report *cases.ReportView
+	Note   *cases.NoteView
+	Dec    *cases.Decision
+	Event  string
+	Actor  string
+}
+
+type casePage struct {
+	V            *cases.CaseView
+	Timeline     []entry
+	Can          map[string]bool // action → shown
+	Contact      bool            // reporter contact details visible
+	Held         bool            // the viewer holds the claim
+	HeldByOther  string          // the name of another holder
+	Assignee     string
+	Users        []users.User // for reassign
+	Categories   []cases.CategoryInfo
+	Score        int
+	Flash        string
+	DecisionActs []cases.DecisionAction
+}
+
+func (s *Server) caseView(c echo.Context) error {
+	return s.renderCase(c, http.StatusOK, "", nil)
+}
+
+// renderCase shows the case page, with an error message and the typed form
+// values after a refused action.
+func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[string]string) error {
+	ctx := c.Request().Context()
+	id, err := s.caseID(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.cases.Get(ctx, id, s.readableQueues(c))
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	now := s.now()
+	p := casePage{V: v, Contact: s.can(c, "reporter/contact", "read"), Categories: cases.Categories,
+		Score: v.Case.Score(now), Flash: s.popFlash(c),
+		DecisionActs: []cases.DecisionAction{cases.NoAction, cases.Warn, cases.Restrict, cases.Terminate}}
+	p.Held = v.Case.HeldBy(u.ID, now)
+	if v.Case.AssigneeID != nil {
+		if a, err := s.users.Get(ctx, *v.Case.AssigneeID); err == nil {
+			p.Assignee = a.Name
+			if v.Case.ClaimedByOther(u.ID, now) {
+				p.HeldByOther = a.Name
+			}
+		}
+	}
+	p.Can = map[string]bool{}
+	state := v.Case.State
+	for _, a := range []cases.Action{cases.ActClaim, cases.ActRelease, cases.ActReassign, cases.ActNote, cases.ActEscalate, cases.ActDecide, cases.ActClose, cases.ActMerge, cases.ActSplit} {
+		if _, err := cases.Next(state, a); err != nil {
+			continue
+		}
+		route := "/cases/:id/" + string(a)
+		if a == cases.ActNote {
+			route = "/cases/:id/notes"
+		}
+		p.Can[string(a)] = s.can(c, route, http.MethodPost)
+	}
+	// Buttons only for what would succeed now: claim-bound actions need the claim.
+	if p.Held {
+		p.Can[string(cases.ActClaim)] = false
+	} else {
+		for _, a := range []cases.Action{cases.ActRelease, cases.ActDecide, cases.ActSplit} {
+			p.Can[string(a)] = false
+		}
+		if p.HeldByOther != "" {
+			p.Can[string(cases.ActClaim)] = false
+		}
+	}
+	if v.Case.EscalatedAt != nil && !s.can(c, "case/escalated", "decide") {
+		p.Can[string(cases.ActDecide)] = false
+	}
+	if p.Can[string(cases.ActReassign)] {
+		p.Users, _ = s.users.List(ctx)
+	}
+	p.Timeline = timeline(v)
+	view := view{Title: v.Case.Hostname + " · case " + strconv.FormatInt(id, 10), Data: p, Message: msg, Errors: fields}
+	if f, err := c.FormParams(); err == nil && c.Request().Method == http.MethodPost {
+		view.Form = f
+	}
+	return s.render(c, status, "case", view)
+}
+
+func timeline(v *cases.CaseView) []entry {
+	var t []entry
+	for i := range v.Reports {
+		t = append(t, entry{At: v.Reports[i].ReceivedAt, Kind: "report", Report: &v.Reports[i]})
+	}
+	for i := range v.Notes {
+		t = append(t, entry{At: v.Notes[i].CreatedAt, Kind: "note", Note: &v.Notes[i]})
+	}
+	for i := range v.Decisions {
+		t = append(t, entry{At: v.Decisions[i].CreatedAt, Kind: "decision", Dec: &v.Decisions[i]})
+	}
+	for _, e := range v.Events {
+		// Reports, notes and decisions are shown in full above; the audit trail
+		// adds who claimed, released, escalated, closed.
+		if e.Action == "report.filed" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" {
+			continue
+		}
+		t = append(t, entry{At: e.At, Kind: "event", Event: e.Action, Actor: e.Actor})
+	}
+	sort.SliceStable(t, func(i, j int) bool { return t[i].At.Before(t[j].At) })
+	return t
+}
+
+// caseStatus answers the case page's poll: nothing while the version it was
+// rendered at is current, else a notice of who changed what.
+func (s *Server) caseStatus(c echo.Context) error {
+	id, err := s.caseID(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.cases.Get(c.Request().Context(), id, s.readableQueues(c))
+	if err != nil {
+		return err
+	}
+	seen, _ := strconv.Atoi(c.QueryParam("v"))
+	if v.Case.Version == seen {
+		return c.NoContent(http.StatusNoContent)
+	}
+	what := "changed"
+	if n := len(v.Events); n > 0 {
+		what = actionLabel(v.Events[n-1].Action) + " by " + v.Events[n-1].Actor
+	}
+	return c.HTML(http.StatusOK, `<div class="notice warn" role="status">This case has changed since you opened it (`+
+		template.HTMLEscapeString(what)+`). <a href="/cases/`+strconv.FormatInt(id, 10)+`">Reload</a></div>`)
+}
+
+// act runs a case action from a form: on success it redirects with a flash; on
+// a refused action it re-renders the case page with the reason.
+func (s *Server) act(c echo.Context, done string, fn func(id int64, a cases.Actor) error) error {
+	id, err := s.caseID(c)
+	if err != nil {
+		return err
+	}
+	// Only cases the viewer may read can be acted on.
+	if _, err := s.cases.Get(c.Request().Context(), id, s.readableQueues(c)); err != nil {
+		return err
+	}
+	if err := fn(id, s.actor(c)); err != nil {
+		if e, ok := errs.As(err); ok && e.Code != errs.Internal && e.Code != errs.NotFound {
+			status := http.StatusConflict
+			switch e.Code {
+			case errs.Invalid:
+				status = http.StatusUnprocessableEntity
+			case errs.Forbidden:
+				status = http.StatusForbidden
+			}
+			return s.renderCase(c, status, e.Message, e.Fields)
+		}
+		return err
+	}
+	s.flash(c, done)
+	next := "/cases/" + strconv.FormatInt(id, 10)
+	if c.FormValue("then") == "queue" {
+		next = "/queue"
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) caseClaim(c echo.Context) error {
+	return s.act(c, "You claimed this case.", func(id int64, a cases.Actor) error {
+		_, err := s.cases.Claim(c.Request().Context(), a, id)
+		return err
+	})
+}
+
+func (s *Server) caseRelease(c echo.Context) error {
+	return s.act(c, "You released this case.", func(id int64, a cases.Actor) error {
+		_, err := s.cases.Release(c.Request().Context(), a, id)
+		return err
+	})
+}
+
+func (s *Server) caseReassign(c echo.Context) error {
+	return s.act(c, "Case reassigned.", func(id int64, a cases.Actor) error {
+		to, err := strconv.ParseInt(c.FormValue("assignee"), 10, 64)
+		if err != nil {
+			return &errs.Error{Code: errs.Invalid, Message: "Choose who to assign the case to.", Fields: map[string]string{"assignee": "Choose a user."}}
+		}
+		_, err = s.cases.Reassign(c.Request().Context(), a, id, to)
+		return err
+	})
+}
+
+func (s *Server) caseNote(c echo.Context) error {
+	return s.act(c, "Note added.", func(id int64, a cases.Actor) error {
+		_, err := s.cases.AddNote(c.Request().Context(), a, id, c.FormValue("body"))
+		return err
+	})
+}
+
+func (s *Server) caseEscalate(c echo.Context) error {
+	return s.act(c, "Escalated to a senior reviewer.", func(id int64, a cases.Actor) error {
+		_, err := s.cases.Escalate(c.Request().Context(), a, id, c.FormValue("reason"))
+		return err
+	})
+}
+
+func (s *Server) caseDecide(c echo.Context) error {
+	action := cases.DecisionAction(c.FormValue("action"))
+	msg := "Decision recorded: " + strings.ReplaceAll(string(action), "_", " ") + "."
+	if action == cases.Terminate {
+		msg = "Termination proposed: it now needs legal and leadership sign-off."
+	}
+	return s.act(c, msg, func(id int64, a cases.Actor) error {
+		_, _, err := s.cases.Decide(c.Request().Context(), a, id, cases.Proposal{
+			Action: action, Grounds: c.FormValue("grounds"), Explanation: c.FormValue("explanation"),
+		})
+		return err
+	})
+}
+
+func (s *Server) caseClose(c echo.Context) error {
+	return s.act(c, "Case closed.", func(id int64, a cases.Actor) error {
+		_, err := s.cases.Close(c.Request().Context(), a, id, c.FormValue("reason"))
+		return err
+	})
+}
+
+func (s *Server) caseMerge(c echo.Context) error {
+	into, _ := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(c.FormValue("into")), "#"), 10, 64)
+	return s.act(c, fmt.Sprintf("Merged into case %d.", into), func(id int64, a cases.Actor) error {
+		if into <= 0 {
+			return &errs.Error{Code: errs.Invalid, Message: "Enter the number of the case to merge into.", Fields: map[string]string{"into": "Enter a case number."}}
+		}
+		// The target must be readable too: no merging into a case one cannot see.
+		if _, err := s.cases.Get(c.Request().Context(), into, s.readableQueues(c)); err != nil {
+			return errs.E(errs.Invalid, "There is no case %d that you can see.", into)
+		}
+		_, err := s.cases.Merge(c.Request().Context(), a, id, into)
+		return err
+	})
+}
+
+func (s *Server) caseSplit(c echo.Context) error {
+	return s.act(c, "Report moved to its own case.", func(id int64, a cases.Actor) error {
+		rid, _ := strconv.ParseInt(c.FormValue("report"), 10, 64)
+		_, err := s.cases.Split(c.Request().Context(), a, id, rid, cases.Category(c.FormValue("category")))
+		return err
+	})
+}
+
+// casesBulkClose closes the cases ticked on the queue page with one reason.
+func (s *Server) casesBulkClose(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+	}
+	var ids []int64
+	for _, v := range form["ids"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	// Only cases the viewer may read; others are reported as not found.
+	readable := s.readableQueues(c)
+	var ok []int64
+	skipped := 0
+	for _, id := range ids {
+		if _, err := s.cases.Get(c.Request().Context(), id, readable); err == nil {
+			ok = append(ok, id)
+		} else {
+			skipped++
+		}
+	}
+	res, err := s.cases.BulkClose(c.Request().Context(), s.actor(c), ok, form.Get("reason"))
+	if e, isErr := errs.As(err); isErr && e.Code == errs.Invalid {
+		s.flash(c, e.Message)
+		return c.Redirect(http.StatusSeeOther, "/queue")
+	}
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Closed %d cases.", len(res.Closed))
+	if n := len(res.Failed) + skipped; n > 0 {
+		msg += fmt.Sprintf(" %d could not be closed (already decided, closed or not visible).", n)
+	}
+	s.flash(c, msg)
+	return c.Redirect(http.StatusSeeOther, "/queue")
+}

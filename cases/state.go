@@ -25,26 +25,25 @@ func (s State) Open() bool { return s != StateDecided && s != StateClosed }
 type Action string
 
 const (
-	ActClaim     Action = "claim"     // take the case (a lease); a new case moves to review
-	ActRelease   Action = "release"   // give the claim back
-	ActReassign  Action = "reassign"  // give the claim to someone else
-	ActNote      Action = "note"      // internal note; allowed in every state
-	ActEscalate  Action = "escalate"  // ask a senior reviewer to decide
-	ActDecide    Action = "decide"    // no_action, warn or restrict: final at once
-	ActPropose   Action = "propose"   // terminate: needs sign-off
-	ActApprove   Action = "approve"   // the last sign-off makes a proposal final
-	ActReject    Action = "reject"    // a sign-off refused: back to review
-	ActClose     Action = "close"     // with a reason (spam flood, duplicate, not ours, done)
-	ActMerge     Action = "merge"     // this case's reports move to another case, which stays
-	ActSplit     Action = "split"     // a report moves out of this case into a new one
-	ActAppeal    Action = "appeal"    // the customer or reporter contests the decision
-	ActResolve   Action = "resolve"   // an appeal is upheld or reversed
+	ActClaim     Action = "claim"    // take the case (a lease); a new case moves to review
+	ActRelease   Action = "release"  // give the claim back
+	ActReassign  Action = "reassign" // give the claim to someone else
+	ActNote      Action = "note"     // internal note; allowed in every state
+	ActEscalate  Action = "escalate" // ask a senior reviewer to decide
+	ActDecide    Action = "decide"   // no_action, warn or restrict: final at once
+	ActPropose   Action = "propose"  // terminate: needs sign-off
+	ActApprove   Action = "approve"  // the last sign-off makes a proposal final
+	ActReject    Action = "reject"   // a sign-off refused: back to review
+	ActClose     Action = "close"    // with a reason (spam flood, duplicate, not ours, done)
+	ActMerge     Action = "merge"    // this case's reports move to another case, which stays
+	ActSplit     Action = "split"    // a report moves out of this case into a new one
+	ActAppeal    Action = "appeal"   // the customer or reporter contests the decision
+	ActResolve   Action = "resolve"  // an appeal is upheld or reversed
 	ActAddReport Action = "add_report"
 )
 
 // Actions lists every action, for tests and for the UI.
 var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport}
-
 
 // transitions is the whole workflow: for each action, the states it may start
 // from and the state it leads to. Nothing else in Docket decides a case's state.
@@ -136,4 +135,3 @@ func fromStates(a Action) []State {
 	}
 	return out
 }
-

@@ -254,10 +254,16 @@ func TestQueueOrderAndVisibility(t *testing.T) {
 			}
 			clk.add(time.Minute)
 		}
-		items, total, err := s.Queue(ctx, cases.QueueFilter{Queues: []string{cases.QueueGeneral}})
+		page, err := s.Search(ctx, cases.Filter{Queues: []string{cases.QueueGeneral}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		items := page.Items
+		counts, err := s.OpenCount(ctx, []string{cases.QueueGeneral, cases.QueueRestricted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := counts[cases.QueueGeneral]
 		var got []string
 		for _, it := range items {
 			got = append(got, string(it.Category)+"@"+it.Hostname)
@@ -270,15 +276,16 @@ func TestQueueOrderAndVisibility(t *testing.T) {
 			t.Errorf("customer name = %q", items[0].CustomerName)
 		}
 		// The csam case is only visible to a viewer who may read the restricted queue.
-		all, _, err := s.Queue(ctx, cases.QueueFilter{Queues: []string{cases.QueueGeneral, cases.QueueRestricted}})
-		if err != nil || len(all) != 5 || all[0].Category != cases.CSAM {
+		allPage, err := s.Search(ctx, cases.Filter{Queues: []string{cases.QueueGeneral, cases.QueueRestricted}})
+		all := allPage.Items
+		if err != nil || len(all) != 5 || all[0].Category != cases.CSAM || counts[cases.QueueRestricted] != 1 {
 			t.Errorf("queue with restricted: %d items, first %v, err %v", len(all), all[0].Category, err)
 		}
 		if _, err := s.Get(ctx, all[0].ID, []string{cases.QueueGeneral}); !errors.Is(err, cases.ErrCaseNotFound) {
 			t.Errorf("csam case read without the restricted queue: err = %v", err)
 		}
-		if none, _, _ := s.Queue(ctx, cases.QueueFilter{}); len(none) != 0 {
-			t.Errorf("no queues readable, yet %d items", len(none))
+		if none, _ := s.Search(ctx, cases.Filter{}); len(none.Items) != 0 {
+			t.Errorf("no queues readable, yet %d items", len(none.Items))
 		}
 	})
 }

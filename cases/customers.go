@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/intake"
@@ -61,4 +62,96 @@ func (s *Service) AddCustomer(ctx context.Context, actor string, c Customer, hos
 		return nil, nil, err
 	}
 	return &c, sites, nil
+}
+
+// CustomerDecision is one decision in a customer's history, with its case.
+type CustomerDecision struct {
+	Decision
+	Hostname string
+	Category Category
+	Queue    string
+}
+
+// CustomerRecord is the repeat-offender picture of one customer: the account,
+// its sites, counts over its cases and its decisions, newest first. Cases and
+// decisions are limited to the queues the viewer may read, so a restricted case
+// shows up nowhere, not even in a count.
+type CustomerRecord struct {
+	Customer     Customer
+	Sites        []Site
+	OpenCases    int64 // cases still needing work
+	Decided      int64 // cases with a final decision
+	ActionsTaken int64 // final warn, restrict or terminate decisions
+	Decisions    []CustomerDecision
+	MoreDecided  bool // Decisions was cut at MaxCustomerDecisions
+}
+
+// MaxCustomerDecisions bounds the decision history shown on the customer page.
+const MaxCustomerDecisions = 200
+
+// ErrCustomerNotFound is returned for an unknown customer.
+var ErrCustomerNotFound = errs.E(errs.NotFound, "There is no such customer.")
+
+// CustomerRecord returns the customer's account, sites, counts and decisions, the
+// counts and decisions over cases in queues only.
+func (s *Service) CustomerRecord(ctx context.Context, id int64, queues []string) (*CustomerRecord, error) {
+	db := s.db.R.WithContext(ctx)
+	var r CustomerRecord
+	if err := db.Take(&r.Customer, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrCustomerNotFound
+		}
+		return nil, err
+	}
+	if err := db.Where("customer_id = ?", id).Order("hostname").Find(&r.Sites).Error; err != nil {
+		return nil, err
+	}
+	if len(queues) == 0 {
+		return &r, nil
+	}
+	err := db.Table("cases").Where("customer_id = ? AND queue IN ? AND state IN ?", id, queues, OpenStates).Count(&r.OpenCases).Error
+	if err != nil {
+		return nil, err
+	}
+	err = db.Table("cases").Where("customer_id = ? AND queue IN ?", id, queues).
+		Where("EXISTS (SELECT 1 FROM decisions WHERE decisions.case_id = cases.id AND decisions.status = 'final')").
+		Count(&r.Decided).Error
+	if err != nil {
+		return nil, err
+	}
+	err = db.Table("decisions").Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("cases.customer_id = ? AND cases.queue IN ? AND decisions.status = 'final' AND decisions.action IN ?", id, queues, []DecisionAction{Warn, Restrict, Terminate}).
+		Count(&r.ActionsTaken).Error
+	if err != nil {
+		return nil, err
+	}
+	err = db.Table("decisions").
+		Select("decisions.*, cases.hostname, cases.category, cases.queue").
+		Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("cases.customer_id = ? AND cases.queue IN ?", id, queues).
+		Order("decisions.created_at DESC, decisions.id DESC").
+		Limit(MaxCustomerDecisions + 1).
+		Scan(&r.Decisions).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Decisions) > MaxCustomerDecisions {
+		r.Decisions, r.MoreDecided = r.Decisions[:MaxCustomerDecisions], true
+	}
+	return &r, nil
+}
+
+// FindCustomers returns up to limit customers whose name contains name, ignoring
+// case; an exact match (ignoring case) comes first.
+func (s *Service) FindCustomers(ctx context.Context, name string, limit int) ([]Customer, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		return nil, nil
+	}
+	var out []Customer
+	err := s.db.R.WithContext(ctx).
+		Where("LOWER(name) LIKE ? ESCAPE '\\'", "%"+escapeLike(name)+"%").
+		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN LOWER(name) = ? THEN 0 ELSE 1 END, name, id", Vars: []any{name}, WithoutParentheses: true}}).
+		Limit(limit).Find(&out).Error
+	return out, err
 }

@@ -187,7 +187,7 @@ func TestRestrictedQueue(t *testing.T) {
 	e.db.R.Table("cases").Select("id").Where("category = 'csam'").Scan(&id)
 	for _, role := range roles[1:] {
 		c := e.login(role)
-		q := c.get("/queue")
+		q := c.get("/queue?queue=restricted")
 		cs := c.get("/cases/" + itoa(id))
 		visible := strings.Contains(cs.Body, "CSAM-RESTRICTED-MARKER")
 		inQueue := q.doc(t).Find(`a[href="/cases/`+itoa(id)+`"]`).Length() > 0

@@ -101,7 +101,7 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 	if p.Can[string(cases.ActReassign)] {
 		p.Users, _ = s.users.List(ctx)
 	}
-	p.Timeline = timeline(v)
+	p.Timeline = timeline(v, s.actorNames(c))
 	view := view{Title: v.Case.Hostname + " · case " + strconv.FormatInt(id, 10), Data: p, Message: msg, Errors: fields}
 	if f, err := c.FormParams(); err == nil && c.Request().Method == http.MethodPost {
 		view.Form = f
@@ -109,7 +109,20 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 	return s.render(c, status, "case", view)
 }
 
-func timeline(v *cases.CaseView) []entry {
+// actorNames maps audit actors (user:<id>) to names for the timeline.
+func (s *Server) actorNames(c echo.Context) map[string]string {
+	names := map[string]string{}
+	us, err := s.users.List(c.Request().Context())
+	if err != nil {
+		return names
+	}
+	for _, u := range us {
+		names["user:"+strconv.FormatInt(u.ID, 10)] = u.Name
+	}
+	return names
+}
+
+func timeline(v *cases.CaseView, names map[string]string) []entry {
 	var t []entry
 	for i := range v.Reports {
 		t = append(t, entry{At: v.Reports[i].ReceivedAt, Kind: "report", Report: &v.Reports[i]})
@@ -126,7 +139,14 @@ func timeline(v *cases.CaseView) []entry {
 		if e.Action == "report.filed" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" {
 			continue
 		}
-		t = append(t, entry{At: e.At, Kind: "event", Event: e.Action, Actor: e.Actor})
+		actor := e.Actor
+		switch {
+		case names[actor] != "":
+			actor = names[actor]
+		case strings.HasPrefix(actor, "reporter:"):
+			actor = "a reporter"
+		}
+		t = append(t, entry{At: e.At, Kind: "event", Event: e.Action, Actor: actor})
 	}
 	sort.SliceStable(t, func(i, j int) bool { return t[i].At.Before(t[j].At) })
 	return t

@@ -173,7 +173,8 @@ func TestLoginLogout(t *testing.T) {
 	if sessionCookie == nil || !sessionCookie.HttpOnly || sessionCookie.SameSite != http.SameSiteLaxMode {
 		t.Errorf("session cookie flags: %+v", sessionCookie)
 	}
-	q := c.get("/queue")
+	// Trusted-flagger reports route the forum case to the priority queue.
+	q := c.get("/queue?queue=priority")
 	doc := q.doc(t)
 	if q.StatusCode != http.StatusOK || doc.Find("table.grid tbody tr").Length() == 0 {
 		t.Fatalf("queue: %d", q.StatusCode)

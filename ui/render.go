@@ -48,6 +48,7 @@ var funcs = template.FuncMap{
 	},
 	"join":        strings.Join,
 	"actionLabel": actionLabel,
+	"humanize":    func(s any) string { return strings.ReplaceAll(fmt.Sprint(s), "_", " ") },
 }
 
 // actionLabels names audit actions for people; unknown actions show as recorded.
@@ -58,6 +59,18 @@ var actionLabels = map[string]string{
 	"site.created":     "Site created",
 	"user.created":     "User created",
 	"user.roles_set":   "Roles changed",
+	"case.claim":       "Claimed",
+	"case.release":     "Released",
+	"case.reassign":    "Reassigned",
+	"case.escalate":    "Escalated",
+	"case.close":       "Closed",
+	"case.merge":       "Merged into another case",
+	"case.split":       "A report moved out",
+	"case.add_report":  "Reports merged in",
+	"case.rerouted":    "Moved to another queue",
+	"case.note":        "Note added",
+	"case.decide":      "Decided",
+	"case.propose":     "Termination proposed",
 }
 
 func actionLabel(a string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,12 +36,15 @@ type Filter struct {
 	Category   Category
 	Host       string
 	CustomerID int64
-	Reporter   string // reporter email, or part of a reporter's name
-	Text       string // words in a report's description
-	From, To   time.Time
-	Sort       Sort
-	After      string // cursor from the previous page
-	Limit      int
+	Reporter   string // part of a reporter's name, or (with ContactVisible) their exact email
+	// ContactVisible lets Reporter match emails: only for viewers who may read
+	// reporter contacts, else a search would confirm who reported what.
+	ContactVisible bool
+	Text           string // words in a report's description
+	From, To       time.Time
+	Sort           Sort
+	After          string // cursor from the previous page
+	Limit          int
 }
 
 // QueueItem is one row of a queue or search result.
@@ -174,8 +178,12 @@ func (f *Filter) apply(q *gorm.DB) (*gorm.DB, error) {
 		q = q.Where("cases.customer_id = ?", f.CustomerID)
 	}
 	if r := strings.TrimSpace(f.Reporter); r != "" {
-		q = q.Where("EXISTS (SELECT 1 FROM reports JOIN reporters ON reporters.id = reports.reporter_id WHERE reports.case_id = cases.id AND (reporters.email = ? OR LOWER(reporters.name) LIKE ? ESCAPE '\\'))",
-			strings.ToLower(r), "%"+escapeLike(strings.ToLower(r))+"%")
+		email := "" // matches no reporter: emails are never empty strings in a match
+		if f.ContactVisible {
+			email = strings.ToLower(r)
+		}
+		q = q.Where("EXISTS (SELECT 1 FROM reports JOIN reporters ON reporters.id = reports.reporter_id WHERE reports.case_id = cases.id AND ((reporters.email = ? AND reporters.email <> '') OR LOWER(reporters.name) LIKE ? ESCAPE '\\'))",
+			email, "%"+escapeLike(strings.ToLower(r))+"%")
 	}
 	if t := strings.TrimSpace(f.Text); t != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM reports WHERE reports.case_id = cases.id AND LOWER(reports.description) LIKE ? ESCAPE '\\')", "%"+escapeLike(strings.ToLower(t))+"%")
@@ -211,4 +219,24 @@ func (s *Service) OpenCount(ctx context.Context, queues []string) (map[string]in
 		out[r.Queue] = r.N
 	}
 	return out, err
+}
+
+// Neighbours returns the cases just before and after c in its queue's priority
+// order (0 where there is none), for "previous" and "next" on the case page.
+func (s *Service) Neighbours(ctx context.Context, c *Case, queues []string) (prev, next int64, err error) {
+	if !slices.Contains(queues, c.Queue) || !c.State.Open() {
+		return 0, 0, nil
+	}
+	q := func() *gorm.DB {
+		return s.db.R.WithContext(ctx).Table("cases").Select("id").
+			Where("queue = ? AND state IN ?", c.Queue, OpenStates)
+	}
+	err = q().Where("(queue_rank < ? OR (queue_rank = ? AND id < ?))", c.QueueRank, c.QueueRank, c.ID).
+		Order("queue_rank DESC, id DESC").Limit(1).Scan(&next).Error
+	if err != nil {
+		return 0, 0, err
+	}
+	err = q().Where("(queue_rank > ? OR (queue_rank = ? AND id > ?))", c.QueueRank, c.QueueRank, c.ID).
+		Order("queue_rank, id").Limit(1).Scan(&prev).Error
+	return prev, next, err
 }

@@ -40,6 +40,7 @@ type casePage struct {
 	Score        int
 	Flash        string
 	DecisionActs []cases.DecisionAction
+	Prev, Next   int64 // neighbours in the queue, for j/k
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -102,6 +103,9 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		p.Users, _ = s.users.List(ctx)
 	}
 	p.Timeline = timeline(v, s.actorNames(c))
+	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
+		return err
+	}
 	view := view{Title: v.Case.Hostname + " · case " + strconv.FormatInt(id, 10), Data: p, Message: msg, Errors: fields}
 	if f, err := c.FormParams(); err == nil && c.Request().Method == http.MethodPost {
 		view.Form = f

@@ -164,7 +164,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = "What you sent is too large. Shorten the text and try again."
 		}
 	default:
-		if e, ok := errs.As(err); ok {
+		if e, ok := errs.As(err); ok && e.Code != errs.Internal {
 			msg = e.Message
 			switch e.Code {
 			case errs.Invalid:

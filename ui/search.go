@@ -66,36 +66,33 @@ func (s *Server) search(c echo.Context) error {
 	after := c.QueryParam("after")
 	p.First = after == ""
 
+	v := view{Title: "Search cases", Form: form, Message: "Please correct the highlighted fields."}
 	f, fields := s.searchFilter(c, form, readable)
 	if len(fields) == 0 {
 		p.Customer = f.customer
 		f.Filter.After = after
 		page, err := s.cases.Search(ctx, f.Filter)
-		if err != nil {
-			if e, ok := errs.As(err); ok && e.Code == errs.Invalid {
-				for k, v := range e.Fields {
-					fields[k] = v
-				}
-				if len(fields) == 0 {
-					fields["after"] = e.Message
-				}
-			} else {
-				return err
-			}
-		} else {
+		switch e, ok := errs.As(err); {
+		case err == nil:
 			p.Page, p.Searched = page, true
+		case ok && e.Code == errs.Invalid:
+			// The service checks the same fields, and the cursor, whose
+			// message says what to do.
+			fields, v.Message = e.Fields, e.Message
+			if len(fields) == 0 {
+				fields = map[string]string{"after": e.Message}
+			}
+		default:
+			return err
 		}
 	}
 	p.FirstURL = searchURL(form, "")
-	v := view{Title: "Search cases", Data: p, Form: form}
+	v.Data = p
 	if len(fields) > 0 {
 		v.Errors = fields
-		v.Message = "Please correct the highlighted fields."
-		if m, ok := fields["after"]; ok && len(fields) == 1 {
-			v.Message = m
-		}
 		return s.render(c, http.StatusUnprocessableEntity, "search", v)
 	}
+	v.Message = ""
 	if p.Page.Next != "" {
 		p.NextURL = searchURL(form, p.Page.Next)
 	}

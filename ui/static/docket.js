@@ -1,5 +1,5 @@
-// Keyboard triage on the queue: j/k move, Enter opens, c claims. No framework;
-// the page works the same without it.
+// Keyboard triage. Queue: j/k move, Enter opens, c claims. Case page: j/k next and
+// previous case, c claims. No framework; the pages work the same without it.
 (function () {
   "use strict";
   var idx = -1;
@@ -13,9 +13,18 @@
   }
   function current() { var r = rows(); return idx >= 0 && idx < r.length ? r[idx] : null; }
   function csrf() { var f = document.querySelector("input[name=_csrf]"); return f ? f.value : ""; }
+  // On a case page: j/k go to the next/previous case in the queue, c claims.
+  var nav = document.querySelector("nav.neighbours");
   document.addEventListener("keydown", function (e) {
     var t = e.target;
     if (e.ctrlKey || e.metaKey || e.altKey || (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName)))) return;
+    if (nav) {
+      var to = e.key === "j" ? nav.dataset.next : e.key === "k" ? nav.dataset.prev : "";
+      if (to) { window.location = to; e.preventDefault(); return; }
+      var claim = document.getElementById("claim");
+      if (e.key === "c" && claim) { claim.click(); e.preventDefault(); }
+      return;
+    }
     if (e.key === "j") { select(idx + 1); e.preventDefault(); }
     else if (e.key === "k") { select(idx - 1); e.preventDefault(); }
     else if (e.key === "Enter" && current()) { window.location = "/cases/" + current().dataset.case; e.preventDefault(); }

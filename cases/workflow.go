@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -249,13 +250,24 @@ type Decision struct {
 	ProposerID  int64
 	CreatedAt   time.Time
 	FinalAt     *time.Time
+	Hostnames   string // JSON array
+	Evidence    string
+}
+
+// HostnameList decodes Hostnames.
+func (d *Decision) HostnameList() []string {
+	var hs []string
+	_ = json.Unmarshal([]byte(d.Hostnames), &hs)
+	return hs
 }
 
 // Proposal is a reviewer's decision on a case.
 type Proposal struct {
 	Action      DecisionAction
-	Grounds     string // the policy clause or legal basis
-	Explanation string // what the customer and the public will read
+	Grounds     string   // the policy clause or legal basis
+	Explanation string   // what the customer and the public will read
+	Hostnames   []string // for restrict and terminate: the customer's hostnames affected; default the case's site
+	Evidence    string   // references (report ids, URLs, archive links), one per line
 }
 
 // Decide records a decision. no_action, warn and restrict are final at once;
@@ -287,11 +299,26 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		if c.EscalatedAt != nil && !a.can("case/escalated", "decide") {
 			return errs.E(errs.Forbidden, "This case is escalated: a senior reviewer decides it.")
 		}
-		d = Decision{CaseID: c.ID, Action: p.Action, Grounds: p.Grounds, Explanation: p.Explanation, Status: "final", ProposerID: a.UserID, CreatedAt: now, FinalAt: &now}
+		d = Decision{CaseID: c.ID, Action: p.Action, Grounds: p.Grounds, Explanation: p.Explanation, Status: "final",
+			ProposerID: a.UserID, CreatedAt: now, FinalAt: &now, Hostnames: "[]", Evidence: strings.TrimSpace(p.Evidence)}
+		if p.Action == Restrict || p.Action == Terminate {
+			hs, err := affectedHostnames(tx, c, p.Hostnames)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(hs)
+			d.Hostnames = string(b)
+		}
 		if p.Action == Terminate {
 			d.Status, d.FinalAt = "proposed", nil
 		}
-		return tx.Create(&d).Error
+		if err := tx.Create(&d).Error; err != nil {
+			return err
+		}
+		if p.Action == Restrict {
+			return queueDirective(tx, c, &d, now)
+		}
+		return nil
 	}})
 	if err != nil {
 		return nil, nil, err

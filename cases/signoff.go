@@ -1,0 +1,292 @@
+package cases
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/dockethq/docket/audit"
+	"github.com/dockethq/docket/intake"
+	"github.com/dockethq/docket/internal/errs"
+)
+
+// Sign-off roles. A termination needs an approval in each, from two people who
+// are not the proposer.
+const (
+	SignoffLegal      = "legal"
+	SignoffLeadership = "leadership"
+)
+
+// SignoffRoles lists the roles whose approval a termination needs.
+var SignoffRoles = []string{SignoffLegal, SignoffLeadership}
+
+// Signoff is one approval or rejection of a proposed termination.
+type Signoff struct {
+	ID         int64
+	DecisionID int64
+	CaseID     int64
+	Role       string
+	UserID     int64
+	Verdict    string // approve, reject
+	Comment    string
+	CreatedAt  time.Time
+}
+
+// Directive is what the edge must do to hostnames (DESIGN §5). It is written in
+// the same transaction as the decision that causes it.
+type Directive struct {
+	ID         string // ULID
+	Type       string // site.terminate, site.restrict, site.reinstate
+	Version    int64  // greater than any earlier directive's for these hostnames
+	CustomerID *int64
+	Hostnames  string // JSON array
+	CaseID     int64
+	DecisionID int64
+	ReasonCode string
+	IssuedAt   time.Time
+	Status     string
+}
+
+// affectedHostnames checks the hostnames of a restrict or terminate against the
+// customer's sites; none given means the case's own site.
+func affectedHostnames(tx *gorm.DB, c *Case, given []string) ([]string, error) {
+	if c.SiteID == nil {
+		return nil, errs.E(errs.Invalid, "Docket does not serve %s, so there is nothing to restrict or terminate; close the case instead.", c.Hostname)
+	}
+	if len(given) == 0 {
+		return []string{c.Hostname}, nil
+	}
+	var owned []string
+	if err := tx.Model(&Site{}).Where("customer_id = ?", *c.CustomerID).Pluck("hostname", &owned).Error; err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, h := range given {
+		n, err := intake.NormalizeHost(h)
+		if err != nil || !slices.Contains(owned, n) {
+			return nil, &errs.Error{Code: errs.Invalid, Message: "Choose hostnames of this customer's sites.", Fields: map[string]string{"hostnames": h + " is not one of the customer's sites."}}
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// queueDirective writes the directive for a final restrict or terminate, with a
+// version above every earlier one for its hostnames. The edge delivery picks it
+// up from the table.
+func queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Time) error {
+	typ := map[DecisionAction]string{Restrict: "site.restrict", Terminate: "site.terminate", Reinstate: "site.reinstate"}[d.Action]
+	if typ == "" {
+		return nil
+	}
+	hosts := d.HostnameList()
+	var current []struct {
+		Hostname string
+		Version  int64
+	}
+	if err := tx.Table("hostname_versions").Clauses(clause.Locking{Strength: "UPDATE"}).Where("hostname IN ?", hosts).Scan(&current).Error; err != nil {
+		return err
+	}
+	var v int64
+	for _, cur := range current {
+		v = max(v, cur.Version)
+	}
+	v++
+	for _, h := range hosts {
+		err := tx.Table("hostname_versions").Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "hostname"}},
+			DoUpdates: clause.Assignments(map[string]any{"version": v}),
+		}).Create(map[string]any{"hostname": h, "version": v}).Error
+		if err != nil {
+			return err
+		}
+	}
+	dir := Directive{
+		ID: ulid.MustNew(ulid.Timestamp(now), rand.Reader).String(), Type: typ, Version: v,
+		CustomerID: c.CustomerID, Hostnames: d.Hostnames, CaseID: c.ID, DecisionID: d.ID,
+		ReasonCode: string(c.Category), IssuedAt: now, Status: "queued",
+	}
+	if err := tx.Create(&dir).Error; err != nil {
+		return err
+	}
+	return audit.Record(tx, now, "system", "directive.queued", "case", strconv.FormatInt(c.ID, 10), map[string]any{"directive": dir.ID, "type": typ, "version": v, "hostnames": hosts})
+}
+
+// SignOff records a legal or leadership verdict on a proposed termination. The
+// rules here hold whatever the policy grants: nobody signs off their own
+// proposal; one person gives at most one sign-off per proposal (so legal and
+// leadership are two people, even when someone holds both roles); a rejection
+// needs a comment and returns the case to review; the second approval makes the
+// decision final and queues the directive, in the same transaction.
+func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, verdict, comment string) (*Decision, error) {
+	if !slices.Contains(SignoffRoles, role) {
+		return nil, &errs.Error{Code: errs.Invalid, Message: "Sign off as legal or leadership.", Fields: map[string]string{"role": "Choose legal or leadership."}}
+	}
+	if verdict != "approve" && verdict != "reject" {
+		return nil, errs.E(errs.Invalid, "Approve or reject.")
+	}
+	if verdict == "reject" {
+		var err error
+		if comment, err = checkText("comment", comment, MaxNote, "why you reject the proposal"); err != nil {
+			return nil, err
+		}
+	}
+	if !a.can("signoff/"+role, "give") {
+		return nil, errs.E(errs.Forbidden, "You cannot sign off as %s.", role)
+	}
+	var d Decision
+	err := s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now().UTC()
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&d, decisionID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return errs.E(errs.NotFound, "There is no such proposal.")
+			}
+			return err
+		}
+		if d.Status != "proposed" {
+			return errs.E(errs.Conflict, "This proposal is no longer waiting for sign-off (it is %s).", d.Status)
+		}
+		if d.ProposerID == a.UserID {
+			return errs.E(errs.Forbidden, "You proposed this termination: two other people must sign it off.")
+		}
+		var prior []Signoff
+		if err := tx.Where("decision_id = ?", d.ID).Find(&prior).Error; err != nil {
+			return err
+		}
+		for _, p := range prior {
+			if p.UserID == a.UserID {
+				return errs.E(errs.Forbidden, "You have already signed off this proposal as %s; the other sign-off must come from someone else.", p.Role)
+			}
+			if p.Role == role && p.Verdict == "approve" {
+				return errs.E(errs.Conflict, "%s has already approved this proposal.", role)
+			}
+		}
+		so := Signoff{DecisionID: d.ID, CaseID: d.CaseID, Role: role, UserID: a.UserID, Verdict: verdict, Comment: comment, CreatedAt: now}
+		if err := tx.Create(&so).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return errs.E(errs.Conflict, "Someone signed off at the same moment; reload and check.")
+			}
+			return err
+		}
+		details := map[string]any{"decision": d.ID, "role": role, "verdict": verdict}
+		if err := audit.Record(tx, now, a.Subject(), "signoff."+verdict, "case", strconv.FormatInt(d.CaseID, 10), details); err != nil {
+			return err
+		}
+		approvals := 1
+		for _, p := range prior {
+			if p.Verdict == "approve" && p.Role != role {
+				approvals++
+			}
+		}
+		switch {
+		case verdict == "reject":
+			d.Status = "rejected"
+			if err := tx.Model(&d).Update("status", d.Status).Error; err != nil {
+				return err
+			}
+			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActReject, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
+				return tx.Create(&Note{CaseID: c.ID, AuthorID: a.UserID, Body: "Termination rejected (" + role + "): " + comment, CreatedAt: now}).Error
+			}})
+			return err
+		case approvals == len(SignoffRoles):
+			d.Status, d.FinalAt = "final", &now
+			if err := tx.Model(&d).Updates(map[string]any{"status": d.Status, "final_at": d.FinalAt}).Error; err != nil {
+				return err
+			}
+			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActApprove, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
+				return queueDirective(tx, c, &d, now)
+			}})
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Pending is a proposal waiting for sign-off, with what is in so far.
+type Pending struct {
+	Decision Decision
+	Case     Case
+	Customer *Customer
+	Signoffs []Signoff
+}
+
+// Approved reports whether role has approved.
+func (p *Pending) Approved(role string) bool {
+	for _, s := range p.Signoffs {
+		if s.Role == role && s.Verdict == "approve" {
+			return true
+		}
+	}
+	return false
+}
+
+// PendingSignoffs lists proposals waiting for sign-off, oldest first, in the
+// queues the viewer may read.
+func (s *Service) PendingSignoffs(ctx context.Context, queues []string) ([]Pending, error) {
+	db := s.db.R.WithContext(ctx)
+	var ds []Decision
+	err := db.Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("decisions.status = 'proposed' AND cases.queue IN ?", queues).
+		Order("decisions.created_at, decisions.id").Find(&ds).Error
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	out := make([]Pending, 0, len(ds))
+	for _, d := range ds {
+		p, err := s.pending(db, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+// Proposal returns one decision with its case and sign-offs, if the case is in a
+// readable queue.
+func (s *Service) Proposal(ctx context.Context, decisionID int64, queues []string) (*Pending, error) {
+	db := s.db.R.WithContext(ctx)
+	var d Decision
+	err := db.Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("decisions.id = ? AND cases.queue IN ?", decisionID, queues).Take(&d).Error
+	if err != nil {
+		return nil, errs.E(errs.NotFound, "There is no such proposal, or you may not see it.")
+	}
+	return s.pending(db, d)
+}
+
+func (s *Service) pending(db *gorm.DB, d Decision) (*Pending, error) {
+	p := Pending{Decision: d}
+	if err := db.Take(&p.Case, d.CaseID).Error; err != nil {
+		return nil, err
+	}
+	if p.Case.CustomerID != nil {
+		p.Customer = &Customer{}
+		if err := db.Take(p.Customer, *p.Case.CustomerID).Error; err != nil {
+			return nil, err
+		}
+	}
+	return &p, db.Where("decision_id = ?", d.ID).Order("id").Find(&p.Signoffs).Error
+}
+
+// Directives lists the directives queued for a case, newest first.
+func (s *Service) Directives(ctx context.Context, caseID int64) ([]Directive, error) {
+	var ds []Directive
+	err := s.db.R.WithContext(ctx).Where("case_id = ?", caseID).Order("issued_at DESC, id DESC").Find(&ds).Error
+	return ds, err
+}
+

@@ -1,0 +1,175 @@
+package cases_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/errs"
+	"github.com/dockethq/docket/internal/testdb"
+)
+
+// roles gives an actor sign-off rights in the given roles only.
+func roles(a cases.Actor, rs ...string) cases.Actor {
+	return cases.Actor{UserID: a.UserID, Can: func(obj, act string) bool {
+		for _, r := range rs {
+			if obj == "signoff/"+r && act == "give" {
+				return true
+			}
+		}
+		return false
+	}}
+}
+
+func proposeTermination(t *testing.T, s *cases.Service, proposer cases.Actor, url string) (*cases.Case, *cases.Decision) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := s.FileReport(ctx, report(cases.ViolentExtremism, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, proposer, r.CaseID); err != nil {
+		t.Fatal(err)
+	}
+	c, d, err := s.Decide(ctx, proposer, r.CaseID, cases.Proposal{
+		Action: cases.Terminate, Grounds: "AUP 1.1 incitement", Explanation: "Service ends for incitement to violence.",
+		Hostnames: []string{"board.example.co.uk"}, Evidence: "report " + r.PublicID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != cases.StatePendingSignoff || d.Status != "proposed" {
+		t.Fatalf("after proposing: %s / %s", c.State, d.Status)
+	}
+	return c, d
+}
+
+func TestSignoffInvariants(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, _ := setup(t, db)
+		ctx := context.Background()
+		people := staff(t, db, 4)
+		proposer := people[0]
+		both := roles(people[1], "legal", "leadership") // holds both roles
+		legal := roles(people[2], "legal")
+		lead := roles(people[3], "leadership")
+		c, d := proposeTermination(t, s, proposer, "https://board.example.co.uk/t/1")
+
+		// The proposer cannot sign off, even holding the role.
+		if _, err := s.SignOff(ctx, roles(proposer, "legal", "leadership"), d.ID, "legal", "approve", ""); errs.CodeOf(err) != errs.Forbidden {
+			t.Errorf("proposer signed off: %v", err)
+		}
+		// Without the role, no sign-off in it.
+		if _, err := s.SignOff(ctx, legal, d.ID, "leadership", "approve", ""); errs.CodeOf(err) != errs.Forbidden {
+			t.Errorf("legal signed off as leadership: %v", err)
+		}
+		// Someone holding both roles gives one sign-off only.
+		if _, err := s.SignOff(ctx, both, d.ID, "legal", "approve", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SignOff(ctx, both, d.ID, "leadership", "approve", ""); errs.CodeOf(err) != errs.Forbidden {
+			t.Errorf("one person gave both sign-offs: %v", err)
+		}
+		// A second legal approval adds nothing.
+		if _, err := s.SignOff(ctx, legal, d.ID, "legal", "approve", ""); errs.CodeOf(err) != errs.Conflict {
+			t.Errorf("second legal approval: %v", err)
+		}
+		var dirs int64
+		db.R.Table("directives").Count(&dirs)
+		if dirs != 0 {
+			t.Fatalf("a directive was queued with one sign-off")
+		}
+		// The leadership approval, from a third person, makes it final and queues the directive.
+		fin, err := s.SignOff(ctx, lead, d.ID, "leadership", "approve", "")
+		if err != nil || fin.Status != "final" {
+			t.Fatalf("final approval: %+v %v", fin, err)
+		}
+		var cs cases.Case
+		db.R.Take(&cs, c.ID)
+		if cs.State != cases.StateDecided {
+			t.Errorf("case state = %s", cs.State)
+		}
+		ds, err := s.Directives(ctx, c.ID)
+		if err != nil || len(ds) != 1 || ds[0].Type != "site.terminate" || ds[0].Version != 1 || ds[0].DecisionID != d.ID {
+			t.Fatalf("directives: %+v %v", ds, err)
+		}
+		var hs []string
+		_ = json.Unmarshal([]byte(ds[0].Hostnames), &hs)
+		if len(hs) != 1 || hs[0] != "board.example.co.uk" {
+			t.Errorf("hostnames = %v", hs)
+		}
+		if _, err := s.SignOff(ctx, roles(people[3], "legal"), d.ID, "legal", "approve", ""); errs.CodeOf(err) != errs.Conflict {
+			t.Errorf("sign-off after final: %v", err)
+		}
+	})
+}
+
+func TestSignoffRejectReturnsToReview(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, _ := setup(t, db)
+		ctx := context.Background()
+		people := staff(t, db, 3)
+		c, d := proposeTermination(t, s, people[0], "https://board.example.co.uk/t/2")
+		if _, err := s.SignOff(ctx, roles(people[1], "legal"), d.ID, "legal", "reject", " "); errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("reject without a comment: %v", err)
+		}
+		if _, err := s.SignOff(ctx, roles(people[1], "legal"), d.ID, "legal", "reject", "Evidence does not show incitement by the operator."); err != nil {
+			t.Fatal(err)
+		}
+		var cs cases.Case
+		db.R.Take(&cs, c.ID)
+		var st string
+		db.R.Table("decisions").Select("status").Where("id = ?", d.ID).Scan(&st)
+		if cs.State != cases.StateInReview || st != "rejected" {
+			t.Errorf("after reject: case %s, decision %s", cs.State, st)
+		}
+		if _, err := s.SignOff(ctx, roles(people[2], "leadership"), d.ID, "leadership", "approve", ""); errs.CodeOf(err) != errs.Conflict {
+			t.Errorf("approval of a rejected proposal: %v", err)
+		}
+	})
+}
+
+// TestDirectiveVersionsGrow: each restrict or terminate on a hostname carries a
+// version above the last.
+func TestDirectiveVersionsGrow(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, _ := setup(t, db)
+		ctx := context.Background()
+		a := staff(t, db, 1)[0]
+		var versions []int64
+		for i, cat := range []cases.Category{cases.Phishing, cases.Malware, cases.Spam} {
+			r, err := s.FileReport(ctx, report(cat, "https://acme.example/x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Claim(ctx, a, r.CaseID); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "Restricted."}); err != nil {
+				t.Fatalf("restrict %d: %v", i, err)
+			}
+			ds, _ := s.Directives(ctx, r.CaseID)
+			if len(ds) != 1 || ds[0].Type != "site.restrict" {
+				t.Fatalf("directives for case %d: %+v", r.CaseID, ds)
+			}
+			versions = append(versions, ds[0].Version)
+		}
+		if versions[0] != 1 || versions[1] != 2 || versions[2] != 3 {
+			t.Errorf("versions = %v, want 1, 2, 3", versions)
+		}
+		// Restricting a host Docket does not serve is refused: nothing to act on.
+		r, _ := s.FileReport(ctx, report(cases.Phishing, "https://not-ours.example/"))
+		s.Claim(ctx, a, r.CaseID)
+		if _, _, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "x"}); errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("restrict an unknown host: %v", err)
+		}
+		// Hostnames must be the customer's.
+		r2, _ := s.FileReport(ctx, report(cases.Threat, "https://acme.example/"))
+		s.Claim(ctx, a, r2.CaseID)
+		if _, _, err := s.Decide(ctx, a, r2.CaseID, cases.Proposal{Action: cases.Terminate, Grounds: "AUP", Explanation: "x", Hostnames: []string{"board.example.co.uk"}}); errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("terminate another customer's hostname: %v", err)
+		}
+	})
+}

@@ -289,4 +289,3 @@ func (s *Service) Directives(ctx context.Context, caseID int64) ([]Directive, er
 	err := s.db.R.WithContext(ctx).Where("case_id = ?", caseID).Order("issued_at DESC, id DESC").Find(&ds).Error
 	return ds, err
 }
-

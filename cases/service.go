@@ -293,9 +293,11 @@ type CaseView struct {
 	Case      Case
 	Site      *Site
 	Customer  *Customer
+	Sites     []Site // all the customer's sites, for choosing what a decision affects
 	Reports   []ReportView
 	Notes     []NoteView
 	Decisions []Decision
+	Signoffs  []Signoff
 	Events    []audit.Event
 }
 
@@ -326,6 +328,9 @@ func (s *Service) Get(ctx context.Context, id int64, queues []string) (*CaseView
 		if err := db.Take(v.Customer, *v.Case.CustomerID).Error; err != nil {
 			return nil, err
 		}
+		if err := db.Where("customer_id = ?", *v.Case.CustomerID).Order("hostname").Find(&v.Sites).Error; err != nil {
+			return nil, err
+		}
 	}
 	err = db.Table("reports").
 		Select("reports.*, reporters.kind AS reporter_kind, reporters.name AS reporter_name, reporters.email AS reporter_email").
@@ -343,6 +348,9 @@ func (s *Service) Get(ctx context.Context, id int64, queues []string) (*CaseView
 		return nil, err
 	}
 	if err := db.Where("case_id = ?", id).Order("id").Find(&v.Decisions).Error; err != nil {
+		return nil, err
+	}
+	if err := db.Where("case_id = ?", id).Order("id").Find(&v.Signoffs).Error; err != nil {
 		return nil, err
 	}
 	v.Events, err = audit.ForObject(ctx, db, "case", strconv.FormatInt(id, 10))

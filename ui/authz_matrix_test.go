@@ -54,6 +54,11 @@ var reassigners = map[string]outcome{
 	policy.Anonymous: login, policy.Reviewer: forbid, policy.Legal: forbid, policy.Leadership: forbid, policy.Auditor: forbid,
 }
 
+// signers: legal and leadership.
+var signers = map[string]outcome{
+	policy.Anonymous: login, policy.Reviewer: forbid, policy.SeniorReviewer: forbid, policy.Admin: forbid, policy.Auditor: forbid,
+}
+
 // seniorOnly: senior reviewers.
 var seniorOnly = map[string]outcome{
 	policy.Anonymous: login, policy.Reviewer: forbid, policy.Legal: forbid, policy.Leadership: forbid, policy.Admin: forbid, policy.Auditor: forbid,
@@ -90,6 +95,10 @@ var matrix = map[string]map[string]outcome{
 	"POST /cases/:id/merge":         caseWorkers,
 	"POST /cases/:id/split":         caseWorkers,
 	"POST /cases/bulk-close":        seniorOnly,
+	"GET /signoffs":                 signers,
+	"GET /signoffs/:id":             signers,
+	"POST /signoffs/:id/approve":    signers,
+	"POST /signoffs/:id/reject":     signers,
 	"GET /admin/queues":             adminOnly,
 	"POST /admin/queues":            adminOnly,
 	"POST /admin/queues/:id/delete": adminOnly,

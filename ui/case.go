@@ -23,6 +23,7 @@ type entry struct {
 	Report *cases.ReportView
 	Note   *cases.NoteView
 	Dec    *cases.Decision
+	Signed []cases.Signoff // a decision's sign-offs so far
 	Event  string
 	Actor  string
 }
@@ -135,12 +136,19 @@ func timeline(v *cases.CaseView, names map[string]string) []entry {
 		t = append(t, entry{At: v.Notes[i].CreatedAt, Kind: "note", Note: &v.Notes[i]})
 	}
 	for i := range v.Decisions {
-		t = append(t, entry{At: v.Decisions[i].CreatedAt, Kind: "decision", Dec: &v.Decisions[i]})
+		e := entry{At: v.Decisions[i].CreatedAt, Kind: "decision", Dec: &v.Decisions[i]}
+		for _, so := range v.Signoffs {
+			if so.DecisionID == v.Decisions[i].ID {
+				e.Signed = append(e.Signed, so)
+			}
+		}
+		t = append(t, e)
 	}
 	for _, e := range v.Events {
 		// Reports, notes and decisions are shown in full above; the audit trail
 		// adds who claimed, released, escalated, closed.
-		if e.Action == "report.filed" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" {
+		if e.Action == "report.filed" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" ||
+			e.Action == "case.approve" || e.Action == "case.reject" {
 			continue
 		}
 		actor := e.Actor
@@ -257,8 +265,10 @@ func (s *Server) caseDecide(c echo.Context) error {
 		msg = "Termination proposed: it now needs legal and leadership sign-off."
 	}
 	return s.act(c, msg, func(id int64, a cases.Actor) error {
+		form, _ := c.FormParams()
 		_, _, err := s.cases.Decide(c.Request().Context(), a, id, cases.Proposal{
-			Action: action, Grounds: c.FormValue("grounds"), Explanation: c.FormValue("explanation"),
+			Action: action, Grounds: form.Get("grounds"), Explanation: form.Get("explanation"),
+			Hostnames: form["hostnames"], Evidence: form.Get("evidence"),
 		})
 		return err
 	})

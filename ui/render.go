@@ -111,7 +111,14 @@ type view struct {
 	Form    url.Values        // what the user typed, to re-render after an error
 	Now     time.Time
 	Path    string // the route pattern, to mark the current page in navigation
+	Nav     nav
 	Data    any
+}
+
+// nav is what the staff shell's rail shows: links by permission, and badges.
+type nav struct {
+	Signoffs, Search, Queues, Users bool
+	PendingSignoffs                 int
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -126,6 +133,13 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 	v.User = currentUser(c)
 	if v.User != nil {
 		v.Roles = s.users.Roles(v.User)
+		v.Nav = nav{
+			Signoffs: s.can(c, "/signoffs", http.MethodGet), Search: s.can(c, "/search", http.MethodGet),
+			Queues: s.can(c, "/admin/queues", http.MethodGet), Users: s.can(c, "/admin/users", http.MethodGet),
+		}
+		if v.Nav.Signoffs {
+			v.Nav.PendingSignoffs = s.pendingCount(c)
+		}
 	}
 	if tok, ok := c.Get("csrf").(string); ok {
 		v.CSRF = tok

@@ -172,7 +172,7 @@ func (f *Filter) apply(q *gorm.DB) (*gorm.DB, error) {
 		if err != nil {
 			fields["host"] = err.Error()
 		}
-		q = q.Where("(cases.hostname = ? OR cases.hostname LIKE ?)", host, "%."+host)
+		q = q.Where("(cases.hostname = ? OR cases.hostname LIKE ? ESCAPE '\\')", host, "%."+escapeLike(host))
 	}
 	if f.CustomerID != 0 {
 		q = q.Where("cases.customer_id = ?", f.CustomerID)

@@ -110,8 +110,10 @@ type rule struct {
 func (rule) TableName() string { return "casbin_rule" }
 
 // SetUserRoles replaces a user's role grants inside tx and audits the change with
-// before and after. Call Reload after tx commits.
-func SetUserRoles(tx *gorm.DB, at time.Time, actor string, userID int64, roles []string) error {
+// before and after, plus any extra details the caller knows (e.g. that an admin
+// granted themselves a sign-off role while proposals were in flight). Call Reload
+// after tx commits.
+func SetUserRoles(tx *gorm.DB, at time.Time, actor string, userID int64, roles []string, extra ...map[string]any) error {
 	for _, r := range roles {
 		if !ValidRole(r) {
 			return &errs.Error{Code: errs.Invalid, Message: fmt.Sprintf("%q is not a role; roles are %s.", r, strings.Join(Roles, ", ")), Fields: map[string]string{"roles": "unknown role " + r}}
@@ -135,6 +137,11 @@ func SetUserRoles(tx *gorm.DB, at time.Time, actor string, userID int64, roles [
 	for _, b := range before {
 		prev = append(prev, b.V1)
 	}
-	return audit.Record(tx, at, actor, "user.roles_set", "user", strconv.FormatInt(userID, 10),
-		map[string]any{"before": prev, "after": after})
+	details := map[string]any{"before": prev, "after": after}
+	for _, m := range extra {
+		for k, v := range m {
+			details[k] = v
+		}
+	}
+	return audit.Record(tx, at, actor, "user.roles_set", "user", strconv.FormatInt(userID, 10), details)
 }

@@ -35,6 +35,7 @@ type searchPage struct {
 	States     []stateOption
 	Categories []cases.CategoryInfo
 	Customer   *cases.Customer // the customer the filter resolved to, if any
+	Contact    bool            // the viewer may read reporter contacts, so search by email
 	Page       *cases.Page
 	Searched   bool   // the filter was valid and the search ran
 	First      bool   // this is the first page
@@ -48,7 +49,7 @@ type searchPage struct {
 func (s *Server) search(c echo.Context) error {
 	ctx := c.Request().Context()
 	readable := s.readableQueues(c)
-	p := searchPage{Queues: readable, Categories: cases.Categories, Page: &cases.Page{}}
+	p := searchPage{Queues: readable, Categories: cases.Categories, Page: &cases.Page{}, Contact: s.can(c, "reporter/contact", "read")}
 	p.States = []stateOption{{"open", "Open (needs work)"}, {"all", "All states"}}
 	for _, st := range cases.States {
 		p.States = append(p.States, stateOption{string(st), st.Label()})
@@ -67,7 +68,10 @@ func (s *Server) search(c echo.Context) error {
 	p.First = after == ""
 
 	v := view{Title: "Search cases", Form: form, Message: "Please correct the highlighted fields."}
-	f, fields := s.searchFilter(c, form, readable)
+	f, fields, err := s.searchFilter(c, form, readable, p.Contact)
+	if err != nil {
+		return err
+	}
 	if len(fields) == 0 {
 		p.Customer = f.customer
 		f.Filter.After = after
@@ -108,7 +112,7 @@ type searchFilter struct {
 // searchFilter turns the form into a cases.Filter, with a message per bad field.
 // Host, category, state and sort are checked again by cases.Search, which
 // reports them the same way.
-func (s *Server) searchFilter(c echo.Context, form url.Values, readable []string) (searchFilter, map[string]string) {
+func (s *Server) searchFilter(c echo.Context, form url.Values, readable []string, contact bool) (searchFilter, map[string]string, error) {
 	fields := map[string]string{}
 	f := searchFilter{Filter: cases.Filter{Queues: readable, Limit: 50}}
 
@@ -145,9 +149,10 @@ func (s *Server) searchFilter(c echo.Context, form url.Values, readable []string
 			}
 		} else {
 			found, err := s.cases.FindCustomers(c.Request().Context(), cu, 6)
+			if err != nil {
+				return f, nil, err
+			}
 			switch {
-			case err != nil:
-				fields["customer"] = "Docket could not look up customers just now; try again."
 			case len(found) == 0:
 				fields["customer"] = "No customer has a name like this."
 			case len(found) == 1 || strings.EqualFold(found[0].Name, cu):
@@ -192,6 +197,9 @@ func (s *Server) searchFilter(c echo.Context, form url.Values, readable []string
 	}
 
 	f.Reporter = form.Get("reporter")
+	// Matching an exact email would confirm who reported what: only for those
+	// who may read reporter contacts anyway.
+	f.ContactVisible = contact
 	f.Text = form.Get("q")
 
 	from, ok := parseDay(form.Get("from"))
@@ -225,7 +233,7 @@ func (s *Server) searchFilter(c echo.Context, form url.Values, readable []string
 			f.Limit = n
 		}
 	}
-	return f, fields
+	return f, fields, nil
 }
 
 // parseDay reads a YYYY-MM-DD date as the start of that day in UTC; empty is the

@@ -54,7 +54,13 @@ func (e *env) customerID(name string) int64 {
 }
 
 func TestSearchFilters(t *testing.T) {
-	e := newEnv(t, database.SQLite)
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) { testSearchFilters(t, d) })
+	}
+}
+
+func testSearchFilters(t *testing.T, d database.Dialect) {
+	e := newEnv(t, d)
 	c := e.login(policy.Reviewer)
 	ve := e.caseID(cases.ViolentExtremism, "yardboard.example")
 	threat := e.caseID(cases.Threat, "www.yardboard.example")
@@ -94,6 +100,17 @@ func TestSearchFilters(t *testing.T) {
 	only("q=MANIFESTO&category=threat")
 	only("reporter=Counter-Extremism", ve)
 	only("reporter=counter-extremism+referral", ve)
+	// A reporter's exact email only for those who may read reporter contacts:
+	// otherwise a search would confirm who reported what.
+	if _, err := e.cases.FileReport(context.Background(), cases.NewReport{Channel: cases.ChannelWeb, ReporterKind: cases.ReporterPublic,
+		ReporterEmail: "whistle@reporter.example", Category: cases.Copyright, URL: "https://lumenphoto.example/x", Description: "Mine.", GoodFaith: true}); err != nil {
+		t.Fatal(err)
+	}
+	only("reporter=whistle%40reporter.example")
+	senior := e.login(policy.SeniorReviewer)
+	if got := resultIDs(t, senior.get("/search?reporter=Whistle%40Reporter.example")); !slices.Equal(got, []int64{copyright}) {
+		t.Errorf("senior reviewer searching by reporter email: %v, want [%d]", got, copyright)
+	}
 	// The customer, by name or by number.
 	only("customer=yardboard", ve, threat)
 	only("customer="+itoa(e.customerID("Lumen Photo Co")), copyright)
@@ -120,15 +137,15 @@ func TestSearchFilters(t *testing.T) {
 
 	// The form keeps what was typed, so a search can be refined and shared.
 	res := c.get("/search?host=yardboard.example&q=manifesto&category=violent_extremism&sort=sla")
-	d := res.doc(t)
-	if d.Find(`#f-host`).AttrOr("value", "") != "yardboard.example" || d.Find(`#f-q`).AttrOr("value", "") != "manifesto" ||
-		d.Find(`#f-category option[selected]`).AttrOr("value", "") != "violent_extremism" || d.Find(`#f-sort option[selected]`).AttrOr("value", "") != "sla" {
+	doc := res.doc(t)
+	if doc.Find(`#f-host`).AttrOr("value", "") != "yardboard.example" || doc.Find(`#f-q`).AttrOr("value", "") != "manifesto" ||
+		doc.Find(`#f-category option[selected]`).AttrOr("value", "") != "violent_extremism" || doc.Find(`#f-sort option[selected]`).AttrOr("value", "") != "sla" {
 		t.Errorf("search form does not keep the filter")
 	}
-	if d.Find(`#f-queue option[value=restricted]`).Length() != 0 {
+	if doc.Find(`#f-queue option[value=restricted]`).Length() != 0 {
 		t.Errorf("a reviewer is offered the restricted queue")
 	}
-	if d.Find(`#results a[href="/customers/`+itoa(e.customerID("Yardboard LLC"))+`"]`).Length() == 0 {
+	if doc.Find(`#results a[href="/customers/`+itoa(e.customerID("Yardboard LLC"))+`"]`).Length() == 0 {
 		t.Errorf("results do not link to the customer")
 	}
 }
@@ -355,6 +372,11 @@ func TestCustomerPage(t *testing.T) {
 			doc.Find("#customer-sites li").Each(func(_ int, s *goquery.Selection) { sites = append(sites, strings.TrimSpace(s.Text())) })
 			if !slices.Equal(sites, []string{"media.yardboard.example", "www.yardboard.example", "yardboard.example"}) {
 				t.Errorf("sites %v", sites)
+			}
+			if href := doc.Find("#customer-sites a").Last().AttrOr("href", ""); href != "/search?state=all&host=yardboard.example" {
+				t.Errorf("site link %q", href)
+			} else if ids := resultIDs(t, c.get(href)); !slices.Equal(ids, []int64{ve, threat}) {
+				t.Errorf("site link lists %v, want [%d %d]", ids, ve, threat)
 			}
 			var listed []int64
 			doc.Find("#customer-cases tr[data-case]").Each(func(_ int, s *goquery.Selection) {

@@ -18,7 +18,8 @@ type userRow struct {
 type adminUsersPage struct {
 	Users     []userRow
 	RoleNames []string
-	Created   string
+	Flash     string
+	CanEdit   bool
 }
 
 func (s *Server) adminUsersData(c echo.Context) (adminUsersPage, error) {
@@ -26,7 +27,7 @@ func (s *Server) adminUsersData(c echo.Context) (adminUsersPage, error) {
 	if err != nil {
 		return adminUsersPage{}, err
 	}
-	p := adminUsersPage{RoleNames: policy.Roles, Created: c.QueryParam("created")}
+	p := adminUsersPage{RoleNames: policy.Roles, Flash: s.popFlash(c), CanEdit: s.can(c, "/admin/users", http.MethodPost)}
 	for _, u := range us {
 		p.Users = append(p.Users, userRow{User: u, Roles: s.users.Roles(&u)})
 	}
@@ -60,5 +61,6 @@ func (s *Server) adminUsersCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users?created="+urlQueryEscape(form.Get("email")))
+	s.flash(c, "Created "+form.Get("email")+".")
+	return c.Redirect(http.StatusSeeOther, "/admin/users")
 }

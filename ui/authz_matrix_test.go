@@ -59,6 +59,11 @@ var signers = map[string]outcome{
 	policy.Anonymous: login, policy.Reviewer: forbid, policy.SeniorReviewer: forbid, policy.Admin: forbid, policy.Auditor: forbid,
 }
 
+// adminOrAuditor: admins change, auditors read.
+var adminOrAuditor = map[string]outcome{
+	policy.Anonymous: login, policy.Reviewer: forbid, policy.SeniorReviewer: forbid, policy.Legal: forbid, policy.Leadership: forbid,
+}
+
 // seniorOnly: senior reviewers.
 var seniorOnly = map[string]outcome{
 	policy.Anonymous: login, policy.Reviewer: forbid, policy.Legal: forbid, policy.Leadership: forbid, policy.Admin: forbid, policy.Auditor: forbid,
@@ -68,19 +73,23 @@ var seniorOnly = map[string]outcome{
 // from a row is allowed. Every registered route must have a row, and every row a
 // route: adding a route without deciding who may use it fails this test.
 var matrix = map[string]map[string]outcome{
-	"GET /":                   public,
-	"GET /healthz":            public,
-	"GET /static/*":           public,
-	"GET /report":             public,
-	"POST /report":            public,
-	"GET /report/receipt/:id": public,
-	"GET /login":              public,
-	"POST /login":             public,
-	"POST /logout":            staffOnly,
-	"GET /queue":              staffOnly,
-	"GET /cases/:id":          staffOnly,
-	"GET /admin/users":        adminOnly,
-	"POST /admin/users":       adminOnly,
+	"GET /":                       public,
+	"GET /healthz":                public,
+	"GET /static/*":               public,
+	"GET /report":                 public,
+	"POST /report":                public,
+	"GET /report/receipt/:id":     public,
+	"GET /login":                  public,
+	"POST /login":                 public,
+	"POST /logout":                staffOnly,
+	"GET /queue":                  staffOnly,
+	"GET /cases/:id":              staffOnly,
+	"GET /admin/users":            adminOrAuditor,
+	"POST /admin/users/:id/roles": adminOnly,
+	"GET /admin/policy":           adminOrAuditor,
+	"POST /admin/policy":          adminOnly,
+	"POST /admin/policy/delete":   adminOnly,
+	"POST /admin/users":           adminOnly,
 
 	"GET /search":                   staffOnly,
 	"GET /customers/:id":            staffOnly,

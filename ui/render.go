@@ -117,8 +117,8 @@ type view struct {
 
 // nav is what the staff shell's rail shows: links by permission, and badges.
 type nav struct {
-	Signoffs, Search, Queues, Users bool
-	PendingSignoffs                 int
+	Signoffs, Search, Queues, Users, Policy bool
+	PendingSignoffs                         int
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -136,6 +136,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 		v.Nav = nav{
 			Signoffs: s.can(c, "/signoffs", http.MethodGet), Search: s.can(c, "/search", http.MethodGet),
 			Queues: s.can(c, "/admin/queues", http.MethodGet), Users: s.can(c, "/admin/users", http.MethodGet),
+			Policy: s.can(c, "/admin/policy", http.MethodGet),
 		}
 		if v.Nav.Signoffs {
 			v.Nav.PendingSignoffs = s.pendingCount(c)

@@ -43,6 +43,7 @@ type Config struct {
 // Server is the HTTP side of Docket.
 type Server struct {
 	echo     *echo.Echo
+	db       *database.DB
 	cases    *cases.Service
 	users    *users.Service
 	enforcer *policy.Enforcer
@@ -81,7 +82,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now}
+	s := &Server{db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -155,6 +156,10 @@ func (s *Server) routes() {
 	e.POST("/signoffs/:id/reject", s.signoffVerdict("reject"))
 	e.GET("/admin/users", s.adminUsers)
 	e.POST("/admin/users", s.adminUsersCreate)
+	e.POST("/admin/users/:id/roles", s.adminUserRoles)
+	e.GET("/admin/policy", s.adminPolicy)
+	e.POST("/admin/policy", s.adminPolicyAdd)
+	e.POST("/admin/policy/delete", s.adminPolicyDelete)
 	e.GET("/admin/queues", s.adminQueues)
 	e.POST("/admin/queues", s.adminQueuesCreate)
 	e.POST("/admin/queues/:id/delete", s.adminQueuesDelete)

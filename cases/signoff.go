@@ -153,11 +153,11 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 			}
 			return err
 		}
-		if d.Status != "proposed" {
+		if !d.AwaitingSignoff() {
 			return errs.E(errs.Conflict, "This proposal is no longer waiting for sign-off (it is %s).", d.Status)
 		}
 		if d.ProposerID == a.UserID {
-			return errs.E(errs.Forbidden, "You proposed this termination: two other people must sign it off.")
+			return errs.E(errs.Forbidden, "You proposed this decision: two other people must sign it off.")
 		}
 		var prior []Signoff
 		if err := tx.Where("decision_id = ?", d.ID).Find(&prior).Error; err != nil {
@@ -189,6 +189,26 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 			}
 		}
 		switch {
+		case d.Emergency && verdict == "reject":
+			// The restriction already acts at the edge: undo it with a newer directive.
+			d.Status = "rejected"
+			if err := tx.Model(&d).Update("status", d.Status).Error; err != nil {
+				return err
+			}
+			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActRevoke, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
+				undo := Decision{ID: d.ID, Action: Reinstate, Hostnames: d.Hostnames}
+				if err := queueDirective(tx, c, &undo, now); err != nil {
+					return err
+				}
+				return tx.Create(&Note{CaseID: c.ID, AuthorID: a.UserID, Body: "Emergency restriction revoked (" + role + "): " + comment, CreatedAt: now}).Error
+			}})
+			return err
+		case d.Emergency && approvals == len(SignoffRoles):
+			d.RatifiedAt = &now
+			if err := tx.Model(&d).Update("ratified_at", now).Error; err != nil {
+				return err
+			}
+			return audit.Record(tx, now, a.Subject(), "decision.ratified", "case", strconv.FormatInt(d.CaseID, 10), details)
 		case verdict == "reject":
 			d.Status = "rejected"
 			if err := tx.Model(&d).Update("status", d.Status).Error; err != nil {
@@ -240,7 +260,7 @@ func (s *Service) PendingSignoffs(ctx context.Context, queues []string) ([]Pendi
 	db := s.db.R.WithContext(ctx)
 	var ds []Decision
 	err := db.Joins("JOIN cases ON cases.id = decisions.case_id").
-		Where("decisions.status = 'proposed' AND cases.queue IN ?", queues).
+		Where("(decisions.status = 'proposed' OR (decisions.emergency = ? AND decisions.status = 'final' AND decisions.ratified_at IS NULL)) AND cases.queue IN ?", true, queues).
 		Order("decisions.created_at, decisions.id").Find(&ds).Error
 	if err != nil || len(ds) == 0 {
 		return nil, err
@@ -281,6 +301,15 @@ func (s *Service) pending(db *gorm.DB, d Decision) (*Pending, error) {
 		}
 	}
 	return &p, db.Where("decision_id = ?", d.ID).Order("id").Find(&p.Signoffs).Error
+}
+
+// OverdueEmergencies counts emergency restrictions past their sign-off deadline.
+func (s *Service) OverdueEmergencies(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.R.WithContext(ctx).Model(&Decision{}).
+		Where("emergency = ? AND status = 'final' AND ratified_at IS NULL AND signoff_due_at < ?", true, s.now().UTC()).
+		Count(&n).Error
+	return n, err
 }
 
 // Directives lists the directives queued for a case, newest first.

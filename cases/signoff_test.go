@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
@@ -170,6 +171,94 @@ func TestDirectiveVersionsGrow(t *testing.T) {
 		s.Claim(ctx, a, r2.CaseID)
 		if _, _, err := s.Decide(ctx, a, r2.CaseID, cases.Proposal{Action: cases.Terminate, Grounds: "AUP", Explanation: "x", Hostnames: []string{"board.example.co.uk"}}); errs.CodeOf(err) != errs.Invalid {
 			t.Errorf("terminate another customer's hostname: %v", err)
+		}
+	})
+}
+
+func TestEmergencyRestrict(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, clk := setup(t, db)
+		ctx := context.Background()
+		people := staff(t, db, 3)
+		senior := people[0] // Can: everything
+		junior := cases.Actor{UserID: people[0].UserID, Can: func(string, string) bool { return false }}
+		emergency := func(a cases.Actor, cat cases.Category, url string) (*cases.Report, *cases.Decision, error) {
+			r, err := s.FileReport(ctx, report(cat, url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Claim(ctx, senior, r.CaseID); err != nil {
+				t.Fatal(err)
+			}
+			_, d, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "Imminent threat", Explanation: "Restricted pending review.", Emergency: true})
+			return r, d, err
+		}
+		if _, _, err := emergency(junior, cases.Threat, "https://acme.example/t"); errs.CodeOf(err) != errs.Forbidden {
+			t.Errorf("emergency by a non-senior: %v", err)
+		}
+		if _, _, err := emergency(senior, cases.Phishing, "https://acme.example/p"); errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("emergency in a phishing case: %v", err)
+		}
+		r, d, err := emergency(senior, cases.Threat, "https://board.example.co.uk/t")
+		if err != nil || !d.Emergency || d.Status != "final" || d.SignoffDueAt == nil {
+			t.Fatalf("emergency restrict: %+v %v", d, err)
+		}
+		ds, _ := s.Directives(ctx, r.CaseID)
+		if len(ds) != 1 || ds[0].Type != "site.restrict" {
+			t.Fatalf("directive: %+v", ds)
+		}
+		if n, _ := s.OverdueEmergencies(ctx); n != 0 {
+			t.Errorf("overdue right away: %d", n)
+		}
+		clk.add(cases.EmergencyDeadline + time.Minute)
+		if n, _ := s.OverdueEmergencies(ctx); n != 1 {
+			t.Errorf("overdue after the deadline: %d", n)
+		}
+		pending, _ := s.PendingSignoffs(ctx, []string{cases.QueueGeneral})
+		if len(pending) != 1 || pending[0].Decision.ID != d.ID {
+			t.Errorf("inbox: %+v", pending)
+		}
+		// Legal rejects: the restriction is undone with a newer reinstate directive.
+		if _, err := s.SignOff(ctx, roles(people[1], "legal"), d.ID, "legal", "reject", "Not a credible threat."); err != nil {
+			t.Fatal(err)
+		}
+		ds, _ = s.Directives(ctx, r.CaseID)
+		if len(ds) != 2 || ds[0].Type != "site.reinstate" || ds[0].Version != ds[1].Version+1 {
+			t.Fatalf("after reject: %+v", ds)
+		}
+		var c cases.Case
+		db.R.Take(&c, r.CaseID)
+		if c.State != cases.StateInReview {
+			t.Errorf("case after a revoked emergency: %s", c.State)
+		}
+		if n, _ := s.OverdueEmergencies(ctx); n != 0 {
+			t.Errorf("a rejected emergency still counts as overdue")
+		}
+		// Another one is ratified by both.
+		r2, d2, err := emergency(senior, cases.CSAM, "https://acme.example/c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c2 cases.Case
+		db.R.Take(&c2, r2.CaseID)
+		if c2.State != cases.StateDecided {
+			t.Fatalf("emergency restricted case state: %s", c2.State)
+		}
+		if _, err := s.SignOff(ctx, roles(people[1], "legal"), d2.ID, "legal", "approve", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SignOff(ctx, roles(people[2], "leadership"), d2.ID, "leadership", "approve", ""); err != nil {
+			t.Fatal(err)
+		}
+		var rat cases.Decision
+		db.R.Take(&rat, d2.ID)
+		if rat.RatifiedAt == nil {
+			t.Errorf("not ratified")
+		}
+		var c3 cases.Case
+		db.R.Take(&c3, r2.CaseID)
+		if c3.State != cases.StateDecided {
+			t.Errorf("ratified case state: %s", c3.State)
 		}
 	})
 }

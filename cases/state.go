@@ -40,10 +40,11 @@ const (
 	ActAppeal    Action = "appeal"   // the customer or reporter contests the decision
 	ActResolve   Action = "resolve"  // an appeal is upheld or reversed
 	ActAddReport Action = "add_report"
+	ActRevoke    Action = "revoke" // an emergency restriction refused at sign-off: back to review
 )
 
 // Actions lists every action, for tests and for the UI.
-var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport}
+var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport, ActRevoke}
 
 // transitions is the whole workflow: for each action, the states it may start
 // from and the state it leads to. Nothing else in Docket decides a case's state.
@@ -63,6 +64,7 @@ var transitions = map[Action]map[State]State{
 	ActAppeal:    {StateDecided: StateAppealed, StateClosed: StateAppealed},
 	ActResolve:   {StateAppealed: StateClosed},
 	ActAddReport: {StateNew: StateNew, StateInReview: StateInReview, StatePendingSignoff: StatePendingSignoff, StateAppealed: StateAppealed},
+	ActRevoke:    {StateDecided: StateInReview},
 }
 
 // needsClaim lists the actions only the holder of a live claim may take.
@@ -93,6 +95,7 @@ var actionPast = map[Action]string{
 	ActEscalate: "escalated", ActDecide: "decided", ActPropose: "proposed for termination",
 	ActApprove: "approved", ActReject: "rejected", ActClose: "closed", ActMerge: "merged",
 	ActSplit: "split", ActAppeal: "appealed", ActResolve: "resolved", ActAddReport: "given new reports",
+	ActRevoke: "revoked",
 }
 
 // Label is the human name of s.

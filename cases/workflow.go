@@ -252,6 +252,17 @@ type Decision struct {
 	FinalAt     *time.Time
 	Hostnames   string // JSON array
 	Evidence    string
+	// An emergency restriction acts at once and must be ratified by legal and
+	// leadership before SignoffDueAt.
+	Emergency    bool
+	SignoffDueAt *time.Time
+	RatifiedAt   *time.Time
+}
+
+// AwaitingSignoff reports whether d still needs sign-offs: a proposal, or an
+// emergency restriction not yet ratified.
+func (d *Decision) AwaitingSignoff() bool {
+	return d.Status == "proposed" || (d.Emergency && d.Status == "final" && d.RatifiedAt == nil)
 }
 
 // HostnameList decodes Hostnames.
@@ -268,7 +279,12 @@ type Proposal struct {
 	Explanation string   // what the customer and the public will read
 	Hostnames   []string // for restrict and terminate: the customer's hostnames affected; default the case's site
 	Evidence    string   // references (report ids, URLs, archive links), one per line
+	Emergency   bool     // restrict at once in a csam or threat case; sign-off follows
 }
+
+// EmergencyDeadline is how long legal and leadership have to ratify an
+// emergency restriction before it is flagged overdue.
+var EmergencyDeadline = 24 * time.Hour
 
 // Decide records a decision. no_action, warn and restrict are final at once;
 // terminate becomes a proposal waiting for legal and leadership sign-off. The
@@ -299,6 +315,16 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		if c.EscalatedAt != nil && !a.can("case/escalated", "decide") {
 			return errs.E(errs.Forbidden, "This case is escalated: a senior reviewer decides it.")
 		}
+		if p.Emergency {
+			switch {
+			case p.Action != Restrict:
+				return errs.E(errs.Invalid, "Only a restriction can be an emergency action.")
+			case c.Category != CSAM && c.Category != Threat:
+				return errs.E(errs.Invalid, "Emergency restriction is for child abuse material and threats of violence.")
+			case !a.can("case/emergency", "restrict"):
+				return errs.E(errs.Forbidden, "Emergency restriction is for senior reviewers.")
+			}
+		}
 		d = Decision{CaseID: c.ID, Action: p.Action, Grounds: p.Grounds, Explanation: p.Explanation, Status: "final",
 			ProposerID: a.UserID, CreatedAt: now, FinalAt: &now, Hostnames: "[]", Evidence: strings.TrimSpace(p.Evidence)}
 		if p.Action == Restrict || p.Action == Terminate {
@@ -311,6 +337,10 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		}
 		if p.Action == Terminate {
 			d.Status, d.FinalAt = "proposed", nil
+		}
+		if p.Emergency {
+			due := now.Add(EmergencyDeadline)
+			d.Emergency, d.SignoffDueAt = true, &due
 		}
 		if err := tx.Create(&d).Error; err != nil {
 			return err

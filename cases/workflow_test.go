@@ -180,6 +180,7 @@ func TestMachineTable(t *testing.T) {
 		"decided/appeal": cases.StateAppealed, "closed/appeal": cases.StateAppealed, "appealed/resolve": cases.StateClosed,
 		"new/add_report": cases.StateNew, "in_review/add_report": cases.StateInReview,
 		"pending_signoff/add_report": cases.StatePendingSignoff, "appealed/add_report": cases.StateAppealed,
+		"decided/revoke": cases.StateInReview,
 	}
 	for _, st := range cases.States {
 		for _, a := range cases.Actions {

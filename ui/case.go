@@ -42,6 +42,7 @@ type casePage struct {
 	Flash        string
 	DecisionActs []cases.DecisionAction
 	Prev, Next   int64 // neighbours in the queue, for j/k
+	Emergency    bool  // the viewer may restrict at once (csam, threat)
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -100,6 +101,7 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 	if v.Case.EscalatedAt != nil && !s.can(c, "case/escalated", "decide") {
 		p.Can[string(cases.ActDecide)] = false
 	}
+	p.Emergency = (v.Case.Category == cases.CSAM || v.Case.Category == cases.Threat) && s.can(c, "case/emergency", "restrict")
 	if p.Can[string(cases.ActReassign)] {
 		p.Users, _ = s.users.List(ctx)
 	}
@@ -261,14 +263,18 @@ func (s *Server) caseEscalate(c echo.Context) error {
 func (s *Server) caseDecide(c echo.Context) error {
 	action := cases.DecisionAction(c.FormValue("action"))
 	msg := "Decision recorded: " + strings.ReplaceAll(string(action), "_", " ") + "."
-	if action == cases.Terminate {
+	emergency := c.FormValue("emergency") == "yes"
+	switch {
+	case action == cases.Terminate:
 		msg = "Termination proposed: it now needs legal and leadership sign-off."
+	case emergency:
+		msg = "Restricted now. Legal and leadership must ratify it within " + cases.EmergencyDeadline.String() + "."
 	}
 	return s.act(c, msg, func(id int64, a cases.Actor) error {
 		form, _ := c.FormParams()
 		_, _, err := s.cases.Decide(c.Request().Context(), a, id, cases.Proposal{
 			Action: action, Grounds: form.Get("grounds"), Explanation: form.Get("explanation"),
-			Hostnames: form["hostnames"], Evidence: form.Get("evidence"),
+			Hostnames: form["hostnames"], Evidence: form.Get("evidence"), Emergency: emergency,
 		})
 		return err
 	})

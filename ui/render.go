@@ -119,6 +119,7 @@ type view struct {
 type nav struct {
 	Signoffs, Search, Queues, Users, Policy bool
 	PendingSignoffs                         int
+	OverdueEmergencies                      int64 // emergency restrictions past their sign-off deadline
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -140,6 +141,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 		}
 		if v.Nav.Signoffs {
 			v.Nav.PendingSignoffs = s.pendingCount(c)
+			v.Nav.OverdueEmergencies, _ = s.cases.OverdueEmergencies(c.Request().Context())
 		}
 	}
 	if tok, ok := c.Get("csrf").(string); ok {

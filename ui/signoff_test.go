@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
@@ -135,5 +136,43 @@ func TestSignoffRejectOverHTTP(t *testing.T) {
 	}
 	if !strings.Contains(rev.get("/cases/"+itoa(caseID)).Body, "Ask the operator to remove the manifesto first.") {
 		t.Errorf("the reviewer does not see the rejection's reason")
+	}
+}
+
+func TestEmergencyRestrictOverHTTP(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	id := caseIDFor(t, e, "www.yardboard.example", "threat")
+	path := "/cases/" + itoa(id)
+	rev := e.login(policy.Reviewer)
+	rev.post(path+"/claim", nil)
+	if strings.Contains(rev.get(path).Body, `name="emergency"`) {
+		t.Errorf("a reviewer is offered emergency restriction")
+	}
+	rev.post(path+"/release", nil)
+	senior := e.login(policy.SeniorReviewer)
+	senior.post(path+"/claim", nil)
+	if !strings.Contains(senior.get(path).Body, `name="emergency"`) {
+		t.Fatalf("a senior reviewer is not offered emergency restriction")
+	}
+	res := senior.post(path+"/decide", url.Values{"action": {"restrict"}, "grounds": {"Specific threat"}, "explanation": {"Restricted while we review."}, "emergency": {"yes"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("emergency restrict: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	var dtype string
+	e.db.R.Table("directives").Select("type").Where("case_id = ?", id).Scan(&dtype)
+	if dtype != "site.restrict" {
+		t.Errorf("directive = %q", dtype)
+	}
+	legal := e.login(policy.Legal)
+	if !strings.Contains(legal.get("/signoffs").Body, "emergency restriction") {
+		t.Errorf("the inbox does not list the emergency restriction")
+	}
+	// Past the deadline, every page of the sign-off roles says so; others do not see it.
+	e.db.W.Exec("UPDATE decisions SET signoff_due_at = ? WHERE case_id = ?", time.Now().Add(-time.Hour).UTC(), id)
+	if !strings.Contains(legal.get("/queue").doc(t).Find(".overdue-banner").Text(), "past the sign-off deadline") {
+		t.Errorf("no overdue banner for legal")
+	}
+	if strings.Contains(rev.get("/queue").Body, "overdue-banner") {
+		t.Errorf("a reviewer sees the sign-off banner")
 	}
 }

@@ -24,9 +24,15 @@ import (
 
 // Service files reports, groups them into cases and reads the queue.
 type Service struct {
-	db  *database.DB
-	now func() time.Time
+	db          *database.DB
+	now         func() time.Time
+	onDirective func(tx *gorm.DB, d *Directive) error
 }
+
+// OnDirective registers fn to run inside the transaction that writes each
+// directive (the notify wiring enqueues its deliveries there), so the directive
+// and its delivery jobs commit or roll back together.
+func (s *Service) OnDirective(fn func(tx *gorm.DB, d *Directive) error) { s.onDirective = fn }
 
 // NewService returns a cases service. now is injected so SLAs and ages are testable.
 func NewService(db *database.DB, now func() time.Time) *Service {

@@ -84,7 +84,7 @@ func affectedHostnames(tx *gorm.DB, c *Case, given []string) ([]string, error) {
 // queueDirective writes the directive for a final restrict or terminate, with a
 // version above every earlier one for its hostnames. The edge delivery picks it
 // up from the table.
-func queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Time) error {
+func (s *Service) queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Time) error {
 	typ := map[DecisionAction]string{Restrict: "site.restrict", Terminate: "site.terminate", Reinstate: "site.reinstate"}[d.Action]
 	if typ == "" {
 		return nil
@@ -118,6 +118,16 @@ func queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Time) error {
 	}
 	if err := tx.Create(&dir).Error; err != nil {
 		return err
+	}
+	for _, h := range hosts {
+		if err := tx.Table("directive_hosts").Create(map[string]any{"directive_id": dir.ID, "hostname": h, "version": v}).Error; err != nil {
+			return err
+		}
+	}
+	if s.onDirective != nil {
+		if err := s.onDirective(tx, &dir); err != nil {
+			return err
+		}
 	}
 	return audit.Record(tx, now, "system", "directive.queued", "case", strconv.FormatInt(c.ID, 10), map[string]any{"directive": dir.ID, "type": typ, "version": v, "hostnames": hosts})
 }
@@ -197,7 +207,7 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 			}
 			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActRevoke, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
 				undo := Decision{ID: d.ID, Action: Reinstate, Hostnames: d.Hostnames}
-				if err := queueDirective(tx, c, &undo, now); err != nil {
+				if err := s.queueDirective(tx, c, &undo, now); err != nil {
 					return err
 				}
 				return tx.Create(&Note{CaseID: c.ID, AuthorID: a.UserID, Body: "Emergency restriction revoked (" + role + "): " + comment, CreatedAt: now}).Error
@@ -224,7 +234,7 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 				return err
 			}
 			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActApprove, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
-				return queueDirective(tx, c, &d, now)
+				return s.queueDirective(tx, c, &d, now)
 			}})
 			return err
 		}

@@ -346,7 +346,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 			return err
 		}
 		if p.Action == Restrict {
-			return queueDirective(tx, c, &d, now)
+			return s.queueDirective(tx, c, &d, now)
 		}
 		return nil
 	}})

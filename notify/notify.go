@@ -1,0 +1,211 @@
+// Package notify carries Docket's decisions outward. A directive row (written by
+// cases in the decision's transaction) gets one delivery per edge target, each a
+// River job inserted in that same transaction, so a crash neither loses nor
+// invents a delivery. Workers POST the directive to HTTP edges, signed per the
+// Standard Webhooks spec, or put it into a NATS JetStream KV bucket; they retry
+// with backoff and jitter up to a horizon, then dead-letter. A delivery waits
+// while an older directive for one of its hostnames is still on its way to the
+// same target, so an edge never sees a newer version overtaken by an older one.
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	"gorm.io/gorm"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/database"
+)
+
+// Config says where directives go.
+type Config struct {
+	Endpoints []string      // HTTP edge endpoints (POST)
+	Secrets   []string      // whsec_… signing secrets; two during rotation
+	NATSURL   string        // when set, directives also go to the KV bucket
+	Bucket    string        // NATS KV bucket, default edge_config
+	Horizon   time.Duration // how long to keep retrying before dead-lettering; default 24h
+	// PollInterval is how often workers look for new jobs (River polls on both
+	// engines here); default 100ms, which bounds delivery latency.
+	PollInterval time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Bucket == "" {
+		c.Bucket = "edge_config"
+	}
+	if c.Horizon == 0 {
+		c.Horizon = 24 * time.Hour
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 100 * time.Millisecond
+	}
+}
+
+// Targets lists the delivery targets of the configuration.
+func (c *Config) Targets() []string {
+	t := append([]string(nil), c.Endpoints...)
+	if c.NATSURL != "" {
+		t = append(t, "nats:"+c.Bucket)
+	}
+	return t
+}
+
+// Notifier enqueues and works deliveries.
+type Notifier struct {
+	cfg    Config
+	db     *database.DB
+	river  *river.Client[*sql.Tx]
+	sender *sender
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+func driver(db *database.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == database.Postgres {
+		return riverdatabasesql.New(db.SQL())
+	}
+	return riversqlite.New(db.SQL())
+}
+
+// Migrate creates or updates River's job tables.
+func Migrate(ctx context.Context, db *database.DB) error {
+	m, err := rivermigrate.New(driver(db), nil)
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
+}
+
+// New builds a notifier and registers its enqueue hook on cs. Call Start to
+// work deliveries (an instance that only enqueues need not).
+func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now func() time.Time) (*Notifier, error) {
+	cfg.defaults()
+	s, err := newSender(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
+		return nil, err
+	}
+	n.river, err = river.NewClient(driver(db), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:           workers,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     cfg.PollInterval / 2,
+		PollOnly:          true, // database/sql and SQLite have no LISTEN/NOTIFY
+		MaxAttempts:       1000, // the horizon, not a count, ends retries
+		RetryPolicy:       backoff{},
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	cs.OnDirective(n.enqueue)
+	return n, nil
+}
+
+// Start works deliveries until ctx is done or Stop is called.
+func (n *Notifier) Start(ctx context.Context) error { return n.river.Start(ctx) }
+
+// Stop lets running deliveries finish (they are retried later if cut short).
+func (n *Notifier) Stop(ctx context.Context) error {
+	defer n.sender.close()
+	return n.river.Stop(ctx)
+}
+
+// deliverArgs is the River job: one delivery of one directive to one target.
+type deliverArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+func (deliverArgs) Kind() string { return "deliver_directive" }
+
+// Delivery is one directive's way to one target.
+type Delivery struct {
+	ID            int64
+	DirectiveID   string
+	Target        string
+	State         string // pending, delivered, superseded, dead
+	Attempts      int
+	LastStatus    int
+	LastError     string
+	LastAttemptAt *time.Time
+	DeliveredAt   *time.Time
+	CreatedAt     time.Time
+}
+
+// Attempt is one try of a delivery.
+type Attempt struct {
+	ID         int64
+	DeliveryID int64
+	At         time.Time
+	HTTPStatus int
+	Error      string
+	DurationMS int64 `gorm:"column:duration_ms"`
+}
+
+func (Attempt) TableName() string { return "delivery_attempts" }
+
+// enqueue runs inside the directive's transaction: a delivery row and a River
+// job per target.
+func (n *Notifier) enqueue(tx *gorm.DB, d *cases.Directive) error {
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return errors.New("notify: enqueue outside a transaction")
+	}
+	for _, target := range n.cfg.Targets() {
+		del := Delivery{DirectiveID: d.ID, Target: target, State: "pending", CreatedAt: d.IssuedAt}
+		if err := tx.Create(&del).Error; err != nil {
+			return err
+		}
+		if _, err := n.river.InsertTx(tx.Statement.Context, sqlTx, deliverArgs{DeliveryID: del.ID}, nil); err != nil {
+			return fmt.Errorf("enqueue delivery: %w", err)
+		}
+	}
+	return nil
+}
+
+// Replay puts a dead-lettered delivery back on the queue.
+func (n *Notifier) Replay(ctx context.Context, deliveryID int64) error {
+	return n.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Delivery{}).Where("id = ? AND state = 'dead'", deliveryID).
+			Updates(map[string]any{"state": "pending", "created_at": n.now().UTC()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errors.New("only a dead-lettered delivery can be replayed")
+		}
+		sqlTx := tx.Statement.ConnPool.(*sql.Tx)
+		_, err := n.river.InsertTx(ctx, sqlTx, deliverArgs{DeliveryID: deliveryID}, nil)
+		return err
+	})
+}
+
+// backoff retries after 1s, 2s, 4s… capped at 10 minutes, with ±20% jitter so a
+// recovering edge is not hit by every retry at once.
+type backoff struct{}
+
+func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := time.Second << min(job.Attempt-1, 10)
+	d = min(d, 10*time.Minute)
+	jitter := time.Duration(float64(d) * (rand.Float64()*0.4 - 0.2))
+	return time.Now().Add(d + jitter)
+}

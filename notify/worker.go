@@ -1,0 +1,90 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/dockethq/docket/cases"
+)
+
+type deliverWorker struct {
+	river.WorkerDefaults[deliverArgs]
+	n *Notifier
+}
+
+// Work makes one attempt at one delivery.
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	n := w.n
+	db := n.db.W.WithContext(ctx)
+	var del Delivery
+	if err := db.Take(&del, job.Args.DeliveryID).Error; err != nil {
+		return river.JobCancel(fmt.Errorf("delivery %d: %w", job.Args.DeliveryID, err))
+	}
+	if del.State != "pending" {
+		return nil // delivered or replayed meanwhile: nothing to do twice
+	}
+	var dir cases.Directive
+	if err := db.Take(&dir, "id = ?", del.DirectiveID).Error; err != nil {
+		return err
+	}
+	now := n.now().UTC()
+	if now.Sub(del.CreatedAt) > n.cfg.Horizon {
+		err := fmt.Errorf("gave up after %s: %s", n.cfg.Horizon, del.LastError)
+		db.Model(&del).Updates(map[string]any{"state": "dead", "last_error": err.Error()})
+		n.log.Error("directive dead-lettered", "directive", dir.ID, "target", del.Target, "attempts", del.Attempts)
+		return river.JobCancel(err)
+	}
+	// Per-hostname order: wait while an older directive for one of these
+	// hostnames is still pending to the same target.
+	var older int64
+	err := db.Table("deliveries").
+		Joins("JOIN directive_hosts mine ON mine.directive_id = ?", dir.ID).
+		Joins("JOIN directive_hosts theirs ON theirs.directive_id = deliveries.directive_id AND theirs.hostname = mine.hostname").
+		Where("deliveries.target = ? AND deliveries.state = 'pending' AND theirs.version < mine.version", del.Target).
+		Count(&older).Error
+	if err != nil {
+		return err
+	}
+	if older > 0 {
+		return river.JobSnooze(500 * time.Millisecond)
+	}
+	p, err := NewPayload(&dir)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	start := time.Now()
+	status, sendErr := n.sender.send(ctx, del.Target, p)
+	at := n.now().UTC()
+	a := Attempt{DeliveryID: del.ID, At: at, HTTPStatus: status, DurationMS: time.Since(start).Milliseconds()}
+	upd := map[string]any{"attempts": del.Attempts + 1, "last_status": status, "last_attempt_at": at}
+	if sendErr != nil {
+		a.Error = truncate(sendErr.Error(), 500)
+		upd["last_error"] = a.Error
+	} else {
+		upd["state"], upd["delivered_at"], upd["last_error"] = "delivered", at, ""
+	}
+	if err := db.Create(&a).Error; err != nil {
+		return err
+	}
+	if err := db.Model(&del).Updates(upd).Error; err != nil {
+		return err
+	}
+	if sendErr != nil {
+		return sendErr // River retries with backoff
+	}
+	if del.Attempts == 0 {
+		n.log.Debug("directive delivered", "directive", dir.ID, "target", del.Target, "version", dir.Version)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+

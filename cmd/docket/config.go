@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dockethq/docket/internal/database"
 )
@@ -23,6 +24,11 @@ type config struct {
 	LogLevel    string
 	AutoMigrate bool
 
+	EdgeEndpoints   string // comma-separated URLs
+	EdgeSecrets     string // comma-separated whsec_ secrets
+	NATSURL         string
+	DeliveryHorizon time.Duration
+
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
 
@@ -34,6 +40,14 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", env("DOCKET_LOG_FORMAT", "text"), "log format: text or json (DOCKET_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DOCKET_LOG_LEVEL)")
 	fs.BoolVar(&c.AutoMigrate, "migrate", env("DOCKET_AUTO_MIGRATE", "true") == "true", "apply pending migrations at start (DOCKET_AUTO_MIGRATE)")
+	fs.StringVar(&c.EdgeEndpoints, "edge-endpoints", env("DOCKET_EDGE_ENDPOINTS", ""), "comma-separated edge URLs that receive signed directives (DOCKET_EDGE_ENDPOINTS)")
+	fs.StringVar(&c.EdgeSecrets, "edge-secrets", env("DOCKET_EDGE_SECRETS", ""), "comma-separated whsec_ signing secrets; give two while rotating (DOCKET_EDGE_SECRETS)")
+	fs.StringVar(&c.NATSURL, "nats-url", env("DOCKET_NATS_URL", ""), "NATS server; directives also go to the JetStream KV bucket edge_config (DOCKET_NATS_URL)")
+	horizon, err := time.ParseDuration(env("DOCKET_DELIVERY_HORIZON", "24h"))
+	if err != nil {
+		horizon = -1 // reported by validate
+	}
+	fs.DurationVar(&c.DeliveryHorizon, "delivery-horizon", horizon, "how long to retry a delivery before dead-lettering it (DOCKET_DELIVERY_HORIZON)")
 }
 
 func env(key, def string) string {
@@ -66,8 +80,41 @@ func (c *config) validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("DOCKET_LOG_LEVEL / --log-level: %q is not debug, info, warn or error", c.LogLevel)
 	}
+	if c.DeliveryHorizon <= 0 {
+		return fmt.Errorf("DOCKET_DELIVERY_HORIZON / --delivery-horizon: give a positive duration such as 24h")
+	}
+	for _, e := range c.endpoints() {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("DOCKET_EDGE_ENDPOINTS / --edge-endpoints: %q is not an http(s) URL", e)
+		}
+	}
+	for _, s := range c.secrets() {
+		if !strings.HasPrefix(s, "whsec_") {
+			return fmt.Errorf("DOCKET_EDGE_SECRETS / --edge-secrets: secrets start with whsec_")
+		}
+	}
+	if len(c.endpoints()) > 0 && len(c.secrets()) == 0 {
+		return fmt.Errorf("DOCKET_EDGE_SECRETS / --edge-secrets: edge endpoints need a signing secret (whsec_…)")
+	}
+	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
+		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)
+	}
 	return nil
 }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *config) endpoints() []string { return splitList(c.EdgeEndpoints) }
+func (c *config) secrets() []string   { return splitList(c.EdgeSecrets) }
 
 func (c *config) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level

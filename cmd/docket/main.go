@@ -25,6 +25,7 @@ import (
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/migrations"
+	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/ui"
 	"github.com/dockethq/docket/users"
@@ -37,6 +38,8 @@ Usage:
   docket migrate up|down|status        manage the database schema
   docket user add --email E --name N --roles r1,r2   create a staff user (password from DOCKET_PASSWORD or stdin)
   docket seed-demo                     load the demo data set
+  docket bench [--cases N --reports N] load a large data set (if empty) and time the pages over HTTP
+  docket edge-sim --secret whsec_… [--listen A --nats-url U]   run the reference edge (demo sites, applies directives)
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -71,6 +74,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdUserAdd(ctx, args[1:], stdin, stdout, stderr)
 	case "seed-demo":
 		return cmdSeedDemo(ctx, args, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args, stdout, stderr)
+	case "edge-sim":
+		return cmdEdgeSim(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -88,6 +95,7 @@ type app struct {
 	enforcer *policy.Enforcer
 	cases    *cases.Service
 	users    *users.Service
+	notifier *notify.Notifier
 }
 
 func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (config, []string, error) {
@@ -125,12 +133,27 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("%w (has the schema been migrated? run: docket migrate up)", err)
 	}
+	if cfg.AutoMigrate {
+		if err := notify.Migrate(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	now := time.Now
-	return &app{
+	a := &app{
 		cfg: cfg, log: log, db: db, enforcer: en,
 		cases: cases.NewService(db, now),
 		users: users.NewService(db, en, now),
-	}, nil
+	}
+	// Every instance enqueues deliveries with its decisions; serve also works them.
+	a.notifier, err = notify.New(notify.Config{
+		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon,
+	}, db, a.cases, log, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -156,6 +179,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := a.notifier.Start(ctx); err != nil {
+		return fmt.Errorf("start deliveries: %w", err)
+	}
+	defer func() {
+		// Let running deliveries finish; what is cut short is retried after restart.
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.notifier.Stop(stop); err != nil {
+			a.log.Warn("stop deliveries", "err", err)
+		}
+	}()
 	return srv.Serve(ctx, cfg.Listen, func(addr string) {
 		if cfg.baseURLDerived {
 			cfg.BaseURL = "http://" + addr // the real port, when --listen asked for :0

@@ -37,6 +37,11 @@ func TestConfigErrors(t *testing.T) {
 		{"DOCKET_BASE_URL", "ftp://docket.example", "not an http(s) URL"},
 		{"DOCKET_LOG_FORMAT", "xml", "neither text nor json"},
 		{"DOCKET_LOG_LEVEL", "loud", "not debug"},
+		{"DOCKET_EDGE_ENDPOINTS", "ftp://edge.example", "not an http(s) URL"},
+		{"DOCKET_EDGE_ENDPOINTS", "http://edge.example/d", "need a signing secret"},
+		{"DOCKET_EDGE_SECRETS", "hunter2", "start with whsec_"},
+		{"DOCKET_DELIVERY_HORIZON", "soon", "positive duration"},
+		{"DOCKET_NATS_URL", "http://127.0.0.1:4222", "not a nats:// URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {

@@ -87,4 +87,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
-

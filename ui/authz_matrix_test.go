@@ -108,6 +108,8 @@ var matrix = map[string]map[string]outcome{
 	"GET /signoffs/:id":             signers,
 	"POST /signoffs/:id/approve":    signers,
 	"POST /signoffs/:id/reject":     signers,
+	"GET /deliveries":               staffOnly,
+	"POST /deliveries/:id/replay":   adminOnly,
 	"GET /admin/queues":             adminOnly,
 	"POST /admin/queues":            adminOnly,
 	"POST /admin/queues/:id/delete": adminOnly,

@@ -19,6 +19,7 @@ import (
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/internal/testdb"
+	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/ui"
 	"github.com/dockethq/docket/users"
@@ -52,7 +53,15 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := ui.New(ui.Config{}, db, cs, us, en, log, time.Now)
+	// Deliveries are enqueued (to one unreachable edge) but not worked here.
+	if err := notify.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	n, err := notify.New(notify.Config{Endpoints: []string{"http://127.0.0.1:9/edge"}, Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, db, cs, log, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ui.New(ui.Config{Replay: n.Replay}, db, cs, us, en, log, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

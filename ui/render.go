@@ -18,6 +18,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/errs"
+	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/users"
 )
 
@@ -117,9 +118,10 @@ type view struct {
 
 // nav is what the staff shell's rail shows: links by permission, and badges.
 type nav struct {
-	Signoffs, Search, Queues, Users, Policy bool
-	PendingSignoffs                         int
-	OverdueEmergencies                      int64 // emergency restrictions past their sign-off deadline
+	Signoffs, Search, Queues, Users, Policy, Deliveries bool
+	DeadDeliveries                                      int64
+	PendingSignoffs                                     int
+	OverdueEmergencies                                  int64 // emergency restrictions past their sign-off deadline
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -137,7 +139,10 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 		v.Nav = nav{
 			Signoffs: s.can(c, "/signoffs", http.MethodGet), Search: s.can(c, "/search", http.MethodGet),
 			Queues: s.can(c, "/admin/queues", http.MethodGet), Users: s.can(c, "/admin/users", http.MethodGet),
-			Policy: s.can(c, "/admin/policy", http.MethodGet),
+			Policy: s.can(c, "/admin/policy", http.MethodGet), Deliveries: s.can(c, "/deliveries", http.MethodGet),
+		}
+		if v.Nav.Deliveries {
+			v.Nav.DeadDeliveries, _ = notify.DeadCount(c.Request().Context(), s.db)
 		}
 		if v.Nav.Signoffs {
 			v.Nav.PendingSignoffs = s.pendingCount(c)

@@ -38,6 +38,8 @@ type Config struct {
 	// SessionLifetime bounds a sign-in; SessionIdle signs out an idle user.
 	SessionLifetime time.Duration
 	SessionIdle     time.Duration
+	// Replay re-queues a dead-lettered delivery (the notify package's).
+	Replay func(ctx context.Context, deliveryID int64) error
 }
 
 // Server is the HTTP side of Docket.
@@ -51,6 +53,7 @@ type Server struct {
 	pages    *pages
 	log      *slog.Logger
 	now      func() time.Time
+	replay   func(ctx context.Context, deliveryID int64) error
 }
 
 // New builds the server and registers every route.
@@ -82,7 +85,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now}
+	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -154,6 +157,8 @@ func (s *Server) routes() {
 	e.GET("/signoffs/:id", s.signoffBrief)
 	e.POST("/signoffs/:id/approve", s.signoffVerdict("approve"))
 	e.POST("/signoffs/:id/reject", s.signoffVerdict("reject"))
+	e.GET("/deliveries", s.deliveries)
+	e.POST("/deliveries/:id/replay", s.deliveryReplay)
 	e.GET("/admin/users", s.adminUsers)
 	e.POST("/admin/users", s.adminUsersCreate)
 	e.POST("/admin/users/:id/roles", s.adminUserRoles)

@@ -175,7 +175,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure()}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}

@@ -136,6 +136,37 @@ func setup(t *testing.T, db *database.DB, cfg notify.Config) *fixture {
 	return &fixture{db: db, cases: cs, n: n, actor: cases.Actor{UserID: u.ID, Can: func(string, string) bool { return true }}}
 }
 
+// staffActors creates n more users, for sign-offs.
+func staffActors(t *testing.T, db *database.DB, n int) []cases.Actor {
+	t.Helper()
+	en, _ := policy.NewEnforcer(db)
+	us := users.NewService(db, en, time.Now)
+	var out []cases.Actor
+	for i := range n {
+		u, err := us.Create(context.Background(), "test", users.NewUser{Email: fmt.Sprintf("s%d@docket.example", i), Name: "S", Password: "a long enough password", Roles: []string{"legal"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, cases.Actor{UserID: u.ID})
+	}
+	return out
+}
+
+// signer may sign off in role only.
+func signer(a cases.Actor, role string) cases.Actor {
+	return cases.Actor{UserID: a.UserID, Can: func(obj, act string) bool { return obj == "signoff/"+role && act == "give" }}
+}
+
+func cleanupBucket(t *testing.T, url, bucket string) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	js.DeleteKeyValue(context.Background(), bucket)
+}
+
 // restrict makes a final restrict decision on a new case about the forum.
 func (f *fixture) restrict(t *testing.T, cat cases.Category) int64 {
 	t.Helper()

@@ -107,3 +107,26 @@ func cmdEdgeSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	return runErr
 }
+
+// startDemoEdge runs an edge-sim inside the demo, on a free port, and points the
+// configuration at it with a fresh secret.
+func startDemoEdge(ctx context.Context, cfg *config) (string, error) {
+	secret := edgesim.NewSecret()
+	sim, err := edgesim.New([]string{secret})
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("demo edge: %w", err)
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	base := "http://" + ln.Addr().String()
+	cfg.EdgeEndpoints, cfg.EdgeSecrets = base+edgesim.PathDirectives, secret
+	return base, nil
+}

@@ -165,6 +165,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	start := time.Now()
+	// The demo brings its own edge, so a new user sees a site go dark after sign-off.
+	var demoEdge string
+	if withDemo && len(cfg.endpoints()) == 0 {
+		if demoEdge, err = startDemoEdge(ctx, &cfg); err != nil {
+			return err
+		}
+	}
 	a, err := open(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -198,6 +205,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "\nDocket is running at %s\n", cfg.BaseURL)
 		if withDemo {
 			printDemoAccounts(stdout)
+		}
+		if demoEdge != "" {
+			fmt.Fprintf(stdout, "\nDemo edge (edge-sim) at %s: its state at %s/_edge/state; a customer site by Host header:\n  curl -i -H 'Host: yardboard.example' %s/\n", demoEdge, demoEdge, demoEdge)
 		}
 	})
 }

@@ -27,7 +27,17 @@ type Service struct {
 	db          *database.DB
 	now         func() time.Time
 	onDirective func(tx *gorm.DB, d *Directive) error
+	onReport    func(tx *gorm.DB, r *Report, rep *Reporter) error
+	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
 }
+
+// OnReportFiled registers fn to run inside the transaction that files each
+// report (notices: the reporter's acknowledgement).
+func (s *Service) OnReportFiled(fn func(tx *gorm.DB, r *Report, rep *Reporter) error) { s.onReport = fn }
+
+// OnDecisionFinal registers fn to run inside the transaction in which a decision
+// becomes final (notices: the outcome to reporters, the action to the customer).
+func (s *Service) OnDecisionFinal(fn func(tx *gorm.DB, c *Case, d *Decision) error) { s.onFinal = fn }
 
 // OnDirective registers fn to run inside the transaction that writes each
 // directive (the notify wiring enqueues its deliveries there), so the directive
@@ -168,6 +178,11 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 		}
 		if err := tx.Model(c).Select("report_count", "reporter_count", "flagger_report_count", "prior_actions", "priority", "queue_rank", "queue", "version", "updated_at").Updates(c).Error; err != nil {
 			return err
+		}
+		if s.onReport != nil {
+			if err := s.onReport(tx, &rep, &reporter); err != nil {
+				return err
+			}
 		}
 		actor := "reporter:" + strconv.FormatInt(reporter.ID, 10)
 		caseID := strconv.FormatInt(c.ID, 10)

@@ -234,7 +234,13 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 				return err
 			}
 			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActApprove, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
-				return s.queueDirective(tx, c, &d, now)
+				if err := s.queueDirective(tx, c, &d, now); err != nil {
+					return err
+				}
+				if s.onFinal != nil {
+					return s.onFinal(tx, c, &d)
+				}
+				return nil
 			}})
 			return err
 		}

@@ -346,7 +346,12 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 			return err
 		}
 		if p.Action == Restrict {
-			return s.queueDirective(tx, c, &d, now)
+			if err := s.queueDirective(tx, c, &d, now); err != nil {
+				return err
+			}
+		}
+		if d.Status == "final" && s.onFinal != nil {
+			return s.onFinal(tx, c, &d)
 		}
 		return nil
 	}})

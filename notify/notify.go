@@ -39,6 +39,9 @@ type Config struct {
 	// PollInterval is how often workers look for new jobs (River polls on both
 	// engines here); default 100ms, which bounds delivery latency.
 	PollInterval time.Duration
+	// RescueAfter is when a delivery job left running by a crashed instance is
+	// picked up again; default one minute (an attempt takes at most ten seconds).
+	RescueAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -50,6 +53,9 @@ func (c *Config) defaults() {
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 100 * time.Millisecond
+	}
+	if c.RescueAfter == 0 {
+		c.RescueAfter = time.Minute
 	}
 }
 
@@ -112,7 +118,10 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		PollOnly:          true, // database/sql and SQLite have no LISTEN/NOTIFY
 		MaxAttempts:       1000, // the horizon, not a count, ends retries
 		RetryPolicy:       backoff{},
-		Logger:            log,
+		JobTimeout:        min(30*time.Second, cfg.RescueAfter/2), // River wants it below RescueStuckJobsAfter
+		// A job a crashed instance left running is retried after this.
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		Logger:               log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)

@@ -28,6 +28,7 @@ type config struct {
 	EdgeSecrets     string // comma-separated whsec_ secrets
 	NATSURL         string
 	DeliveryHorizon time.Duration
+	RescueAfter     time.Duration
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
@@ -48,6 +49,11 @@ func (c *config) bind(fs *flag.FlagSet) {
 		horizon = -1 // reported by validate
 	}
 	fs.DurationVar(&c.DeliveryHorizon, "delivery-horizon", horizon, "how long to retry a delivery before dead-lettering it (DOCKET_DELIVERY_HORIZON)")
+	rescue, err := time.ParseDuration(env("DOCKET_DELIVERY_RESCUE_AFTER", "1m"))
+	if err != nil {
+		rescue = -1
+	}
+	fs.DurationVar(&c.RescueAfter, "delivery-rescue-after", rescue, "retry a delivery left running by a crashed instance after this long (DOCKET_DELIVERY_RESCUE_AFTER)")
 }
 
 func env(key, def string) string {
@@ -79,6 +85,9 @@ func (c *config) validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("DOCKET_LOG_LEVEL / --log-level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.RescueAfter <= 0 {
+		return fmt.Errorf("DOCKET_DELIVERY_RESCUE_AFTER / --delivery-rescue-after: give a positive duration such as 1m")
 	}
 	if c.DeliveryHorizon <= 0 {
 		return fmt.Errorf("DOCKET_DELIVERY_HORIZON / --delivery-horizon: give a positive duration such as 24h")

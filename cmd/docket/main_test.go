@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,11 @@ import (
 
 func TestMain(m *testing.M) {
 	testdb.FastPasswords()
+	// The crash test runs this binary as the docket command, to kill it.
+	if os.Getenv("DOCKET_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
 	m.Run()
 }
 

@@ -33,7 +33,9 @@ type Service struct {
 
 // OnReportFiled registers fn to run inside the transaction that files each
 // report (notices: the reporter's acknowledgement).
-func (s *Service) OnReportFiled(fn func(tx *gorm.DB, r *Report, rep *Reporter) error) { s.onReport = fn }
+func (s *Service) OnReportFiled(fn func(tx *gorm.DB, r *Report, rep *Reporter) error) {
+	s.onReport = fn
+}
 
 // OnDecisionFinal registers fn to run inside the transaction in which a decision
 // becomes final (notices: the outcome to reporters, the action to the customer).

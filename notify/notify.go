@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -42,6 +43,7 @@ type Config struct {
 	// RescueAfter is when a delivery job left running by a crashed instance is
 	// picked up again; default one minute (an attempt takes at most ten seconds).
 	RescueAfter time.Duration
+	Mail        MailConfig // notices by email (mail.go)
 }
 
 func (c *Config) defaults() {
@@ -76,6 +78,9 @@ type Notifier struct {
 	sender *sender
 	log    *slog.Logger
 	now    func() time.Time
+
+	wakeMu sync.Mutex
+	woken  map[string]time.Time // target → when its waiting deliveries were last woken
 }
 
 func driver(db *database.DB) riverdriver.Driver[*sql.Tx] {
@@ -105,13 +110,16 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now}
+	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &mailWorker{n: n}); err != nil {
+		return nil, err
+	}
 	n.river, err = river.NewClient(driver(db), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
 		Workers:           workers,
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     cfg.PollInterval / 2,
@@ -127,6 +135,8 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	cs.OnDirective(n.enqueue)
+	cs.OnReportFiled(n.noticeReportFiled)
+	cs.OnDecisionFinal(n.noticeDecisionFinal)
 	return n, nil
 }
 
@@ -152,6 +162,7 @@ type Delivery struct {
 	DirectiveID   string
 	Target        string
 	State         string // pending, delivered, superseded, dead
+	JobID         int64
 	Attempts      int
 	LastStatus    int
 	LastError     string
@@ -184,8 +195,12 @@ func (n *Notifier) enqueue(tx *gorm.DB, d *cases.Directive) error {
 		if err := tx.Create(&del).Error; err != nil {
 			return err
 		}
-		if _, err := n.river.InsertTx(tx.Statement.Context, sqlTx, deliverArgs{DeliveryID: del.ID}, nil); err != nil {
+		res, err := n.river.InsertTx(tx.Statement.Context, sqlTx, deliverArgs{DeliveryID: del.ID}, nil)
+		if err != nil {
 			return fmt.Errorf("enqueue delivery: %w", err)
+		}
+		if err := tx.Model(&del).Update("job_id", res.Job.ID).Error; err != nil {
+			return err
 		}
 	}
 	return nil
@@ -203,18 +218,23 @@ func (n *Notifier) Replay(ctx context.Context, deliveryID int64) error {
 			return errors.New("only a dead-lettered delivery can be replayed")
 		}
 		sqlTx := tx.Statement.ConnPool.(*sql.Tx)
-		_, err := n.river.InsertTx(ctx, sqlTx, deliverArgs{DeliveryID: deliveryID}, nil)
-		return err
+		job, err := n.river.InsertTx(ctx, sqlTx, deliverArgs{DeliveryID: deliveryID}, nil)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&Delivery{}).Where("id = ?", deliveryID).Update("job_id", job.Job.ID).Error
 	})
 }
 
-// backoff retries after 1s, 2s, 4s… capped at 10 minutes, with ±20% jitter so a
-// recovering edge is not hit by every retry at once.
+// backoff retries after 1s, 2s, 4s… capped at 50 s, with ±20% jitter so a
+// recovering edge is not hit by every retry at once. The cap keeps any
+// delivery within a minute of an edge's recovery even if nothing wakes it (see
+// wakeTarget, which usually does so at once).
 type backoff struct{}
 
 func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	d := time.Second << min(job.Attempt-1, 10)
-	d = min(d, 10*time.Minute)
+	d = min(d, 50*time.Second)
 	jitter := time.Duration(float64(d) * (rand.Float64()*0.4 - 0.2))
 	return time.Now().Add(d + jitter)
 }

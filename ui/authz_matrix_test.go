@@ -110,6 +110,8 @@ var matrix = map[string]map[string]outcome{
 	"POST /signoffs/:id/reject":     signers,
 	"GET /deliveries":               staffOnly,
 	"POST /deliveries/:id/replay":   adminOnly,
+	"GET /outbox":                   adminOrAuditor,
+	"GET /outbox/:id":               adminOrAuditor,
 	"GET /admin/queues":             adminOnly,
 	"POST /admin/queues":            adminOnly,
 	"POST /admin/queues/:id/delete": adminOnly,

@@ -159,6 +159,8 @@ func (s *Server) routes() {
 	e.POST("/signoffs/:id/reject", s.signoffVerdict("reject"))
 	e.GET("/deliveries", s.deliveries)
 	e.POST("/deliveries/:id/replay", s.deliveryReplay)
+	e.GET("/outbox", s.outbox)
+	e.GET("/outbox/:id", s.outboxNotice)
 	e.GET("/admin/users", s.adminUsers)
 	e.POST("/admin/users", s.adminUsersCreate)
 	e.POST("/admin/users/:id/roles", s.adminUserRoles)

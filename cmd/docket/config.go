@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/notify"
 )
 
 // config is Docket's configuration: flags, each with an environment fallback.
@@ -29,6 +31,10 @@ type config struct {
 	NATSURL         string
 	DeliveryHorizon time.Duration
 	RescueAfter     time.Duration
+
+	SMTPURL  string // notices by SMTP; empty: .eml files in Outbox
+	MailFrom string
+	Outbox   string
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
@@ -54,6 +60,9 @@ func (c *config) bind(fs *flag.FlagSet) {
 		rescue = -1
 	}
 	fs.DurationVar(&c.RescueAfter, "delivery-rescue-after", rescue, "retry a delivery left running by a crashed instance after this long (DOCKET_DELIVERY_RESCUE_AFTER)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
+	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 }
 
 func env(key, def string) string {
@@ -106,6 +115,20 @@ func (c *config) validate() error {
 	if len(c.endpoints()) > 0 && len(c.secrets()) == 0 {
 		return fmt.Errorf("DOCKET_EDGE_SECRETS / --edge-secrets: edge endpoints need a signing secret (whsec_…)")
 	}
+	if c.SMTPURL != "" {
+		if err := (notify.MailConfig{SMTPURL: c.SMTPURL}).Validate(); err != nil {
+			return fmt.Errorf("DOCKET_SMTP_URL / --smtp-url: %w", err)
+		}
+	}
+	if err := (notify.MailConfig{From: c.MailFrom}).Validate(); err != nil {
+		return fmt.Errorf("DOCKET_MAIL_FROM / --mail-from: %w", err)
+	}
+	if c.Outbox == "" {
+		c.Outbox = "outbox"
+		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
+			c.Outbox = filepath.Join(filepath.Dir(path), "outbox")
+		}
+	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)
 	}
@@ -120,6 +143,11 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// mail is the notices' configuration.
+func (c *config) mail() notify.MailConfig {
+	return notify.MailConfig{SMTPURL: c.SMTPURL, From: c.MailFrom, Outbox: c.Outbox, BaseURL: c.BaseURL}
 }
 
 func (c *config) endpoints() []string { return splitList(c.EdgeEndpoints) }

@@ -148,6 +148,7 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	// Every instance enqueues deliveries with its decisions; serve also works them.
 	a.notifier, err = notify.New(notify.Config{
 		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon, RescueAfter: cfg.RescueAfter,
+		Mail: cfg.mail(),
 	}, db, a.cases, log, now)
 	if err != nil {
 		db.Close()

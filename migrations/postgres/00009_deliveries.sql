@@ -16,6 +16,7 @@ CREATE TABLE deliveries (
     directive_id    TEXT NOT NULL REFERENCES directives (id),
     target          TEXT NOT NULL,               -- an edge endpoint URL, or nats:<bucket>
     state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'superseded', 'dead')),
+    job_id          BIGINT NOT NULL DEFAULT 0,  -- the River job, to wake it when the target recovers
     attempts        INTEGER NOT NULL DEFAULT 0,
     last_status     INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT NOT NULL DEFAULT '',

@@ -328,9 +328,43 @@ func (s *Service) OverdueEmergencies(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Directives lists the directives queued for a case, newest first.
+// Directives lists the directives queued for a case, newest first (by version
+// among those issued at the same instant).
 func (s *Service) Directives(ctx context.Context, caseID int64) ([]Directive, error) {
 	var ds []Directive
-	err := s.db.R.WithContext(ctx).Where("case_id = ?", caseID).Order("issued_at DESC, id DESC").Find(&ds).Error
+	err := s.db.R.WithContext(ctx).Where("case_id = ?", caseID).Order("issued_at DESC, version DESC").Find(&ds).Error
 	return ds, err
+}
+
+// Reverse undoes a final restrict or terminate decided by mistake: a reinstate
+// decision, a site.reinstate directive with a newer version for the same
+// hostnames, and the case back in review, in one transaction. (Appeals will use
+// the same path.)
+func (s *Service) Reverse(ctx context.Context, a Actor, caseID int64, reason string) (*Decision, error) {
+	reason, err := checkText("reason", reason, 2000, "why the decision is reversed")
+	if err != nil {
+		return nil, err
+	}
+	var out Decision
+	_, err = s.apply(ctx, a, caseID, change{action: ActRevoke, details: map[string]any{"reason": reason}, do: func(tx *gorm.DB, c *Case, now time.Time) error {
+		var last Decision
+		err := tx.Where("case_id = ? AND status = 'final' AND action IN ?", c.ID, []DecisionAction{Restrict, Terminate}).
+			Order("id DESC").Take(&last).Error
+		if err != nil {
+			return errs.E(errs.Conflict, "This case has no restriction or termination in force to reverse.")
+		}
+		out = Decision{CaseID: c.ID, Action: Reinstate, Grounds: "Reversal of decision " + strconv.FormatInt(last.ID, 10), Explanation: reason,
+			Status: "final", ProposerID: a.UserID, CreatedAt: now, FinalAt: &now, Hostnames: last.Hostnames}
+		if err := tx.Create(&out).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&last).Update("status", "reversed").Error; err != nil {
+			return err
+		}
+		return s.queueDirective(tx, c, &out, now)
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -262,3 +262,35 @@ func TestEmergencyRestrict(t *testing.T) {
 		}
 	})
 }
+
+func TestReverseSendsReinstate(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, _ := setup(t, db)
+		ctx := context.Background()
+		a := staff(t, db, 1)[0]
+		r, _ := s.FileReport(ctx, report(cases.Malware, "https://acme.example/x"))
+		if _, err := s.Reverse(ctx, a, r.CaseID, "mistake"); errs.CodeOf(err) != errs.Conflict {
+			t.Errorf("reverse an undecided case: %v", err)
+		}
+		s.Claim(ctx, a, r.CaseID)
+		if _, _, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.Reverse(ctx, a, r.CaseID, "Wrong site: the malware was on a neighbour.")
+		if err != nil || d.Action != cases.Reinstate {
+			t.Fatalf("reverse: %+v %v", d, err)
+		}
+		ds, _ := s.Directives(ctx, r.CaseID)
+		if len(ds) != 2 || ds[0].Type != "site.reinstate" || ds[0].Version != ds[1].Version+1 {
+			t.Fatalf("directives: %+v", ds)
+		}
+		var c cases.Case
+		db.R.Take(&c, r.CaseID)
+		if c.State != cases.StateInReview {
+			t.Errorf("state after reversal: %s", c.State)
+		}
+		if _, err := s.Reverse(ctx, a, r.CaseID, "again"); err == nil {
+			t.Errorf("reversed twice")
+		}
+	})
+}

@@ -103,6 +103,7 @@ var matrix = map[string]map[string]outcome{
 	"POST /cases/:id/close":         caseWorkers,
 	"POST /cases/:id/merge":         caseWorkers,
 	"POST /cases/:id/split":         caseWorkers,
+	"POST /cases/:id/reverse":       seniorOnly,
 	"POST /cases/bulk-close":        seniorOnly,
 	"GET /signoffs":                 signers,
 	"GET /signoffs/:id":             signers,

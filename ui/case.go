@@ -105,6 +105,14 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 	if p.Can[string(cases.ActReassign)] {
 		p.Users, _ = s.users.List(ctx)
 	}
+	// Reversal: only where a restriction or termination is in force.
+	if state == cases.StateDecided && s.can(c, "/cases/:id/reverse", http.MethodPost) {
+		for _, d := range v.Decisions {
+			if d.Status == "final" && (d.Action == cases.Restrict || d.Action == cases.Terminate) {
+				p.Can["reverse"] = true
+			}
+		}
+	}
 	p.Timeline = timeline(v, s.actorNames(c))
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
@@ -298,6 +306,13 @@ func (s *Server) caseMerge(c echo.Context) error {
 			return errs.E(errs.Invalid, "There is no case %d that you can see.", into)
 		}
 		_, err := s.cases.Merge(c.Request().Context(), a, id, into)
+		return err
+	})
+}
+
+func (s *Server) caseReverse(c echo.Context) error {
+	return s.act(c, "Decision reversed: the edge is told to reinstate the site.", func(id int64, a cases.Actor) error {
+		_, err := s.cases.Reverse(c.Request().Context(), a, id, c.FormValue("reason"))
 		return err
 	})
 }

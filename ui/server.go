@@ -152,6 +152,7 @@ func (s *Server) routes() {
 	e.POST("/cases/:id/close", s.caseClose)
 	e.POST("/cases/:id/merge", s.caseMerge)
 	e.POST("/cases/:id/split", s.caseSplit)
+	e.POST("/cases/:id/reverse", s.caseReverse)
 	e.POST("/cases/bulk-close", s.casesBulkClose)
 	e.GET("/signoffs", s.signoffs)
 	e.GET("/signoffs/:id", s.signoffBrief)

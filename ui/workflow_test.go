@@ -143,3 +143,28 @@ func TestBulkClose(t *testing.T) {
 		t.Errorf("%d cases closed", n)
 	}
 }
+
+func TestReverseOverHTTP(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	id := caseIDFor(t, e, "files.kestrel.example", "malware")
+	path := "/cases/" + itoa(id)
+	senior := e.login(policy.SeniorReviewer)
+	senior.post(path+"/claim", nil)
+	if res := senior.post(path+"/decide", url.Values{"action": {"restrict"}, "grounds": {"AUP 5"}, "explanation": {"Malware."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restrict: %d", res.StatusCode)
+	}
+	if strings.Contains(e.login(policy.Reviewer).get(path).Body, `action="`+path+`/reverse"`) {
+		t.Errorf("a reviewer is offered reversal")
+	}
+	if !strings.Contains(senior.get(path).Body, `action="`+path+`/reverse"`) {
+		t.Fatalf("no reversal for the senior reviewer")
+	}
+	if res := senior.post(path+"/reverse", url.Values{"reason": {"Wrong host."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reverse: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	var types []string
+	e.db.R.Table("directives").Where("case_id = ?", id).Order("version").Pluck("type", &types)
+	if strings.Join(types, ",") != "site.restrict,site.reinstate" {
+		t.Errorf("directives = %v", types)
+	}
+}

@@ -33,7 +33,7 @@ CREATE TABLE decisions (
     action             TEXT NOT NULL CHECK (action IN ('no_action', 'warn', 'restrict', 'terminate', 'reinstate')),
     grounds            TEXT NOT NULL,
     explanation        TEXT NOT NULL DEFAULT '',
-    status             TEXT NOT NULL CHECK (status IN ('proposed', 'final', 'rejected')),
+    status             TEXT NOT NULL CHECK (status IN ('proposed', 'final', 'rejected', 'reversed')),
     proposer_id        BIGINT NOT NULL REFERENCES users (id),
     created_at         TIMESTAMPTZ NOT NULL,
     final_at           TIMESTAMPTZ

@@ -59,7 +59,10 @@ const (
 
 // NewReport is a report as submitted, before validation.
 type NewReport struct {
-	Channel       Channel
+	Channel Channel
+	// ReporterID files the report as an existing reporter (a trusted flagger's
+	// registered row) instead of creating one; ReporterKind must match its kind.
+	ReporterID    int64
 	ReporterKind  ReporterKind
 	ReporterName  string
 	ReporterEmail string
@@ -138,7 +141,14 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			return err
 		}
 		reporter := Reporter{Kind: n.ReporterKind, Name: n.ReporterName, Email: n.ReporterEmail, CreatedAt: now}
-		if err := tx.Create(&reporter).Error; err != nil {
+		if n.ReporterID != 0 {
+			if err := tx.Take(&reporter, n.ReporterID).Error; err != nil {
+				return fmt.Errorf("reporter %d: %w", n.ReporterID, err)
+			}
+			if reporter.Kind != n.ReporterKind {
+				return fmt.Errorf("reporter %d is %s, not %s", n.ReporterID, reporter.Kind, n.ReporterKind)
+			}
+		} else if err := tx.Create(&reporter).Error; err != nil {
 			return err
 		}
 		c, opened, err := openCase(tx, site, target.Host, info, now)
@@ -396,6 +406,21 @@ func (s *Service) Receipt(ctx context.Context, publicID string) (*Receipt, error
 		Select("reports.public_id, reports.category, reports.url, reports.received_at, cases.state AS case_state").
 		Joins("JOIN cases ON cases.id = reports.case_id").
 		Where("reports.public_id = ?", strings.ToUpper(strings.TrimSpace(publicID))).
+		Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errs.E(errs.NotFound, "There is no report with that receipt id.")
+	}
+	return &r, err
+}
+
+// ReceiptFor is Receipt for a report filed as reporterID (a trusted flagger's
+// own reports): anyone else's report answers not found.
+func (s *Service) ReceiptFor(ctx context.Context, publicID string, reporterID int64) (*Receipt, error) {
+	var r Receipt
+	err := s.db.R.WithContext(ctx).Table("reports").
+		Select("reports.public_id, reports.category, reports.url, reports.received_at, cases.state AS case_state").
+		Joins("JOIN cases ON cases.id = reports.case_id").
+		Where("reports.public_id = ? AND reports.reporter_id = ?", strings.ToUpper(strings.TrimSpace(publicID)), reporterID).
 		Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, errs.E(errs.NotFound, "There is no report with that receipt id.")

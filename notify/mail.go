@@ -230,6 +230,11 @@ func (n *Notifier) noticeReportFiled(tx *gorm.DB, r *cases.Report, rep *cases.Re
 	if rep == nil || strings.TrimSpace(rep.Email) == "" {
 		return nil
 	}
+	// API senders (trusted flaggers) get their receipt in the response; an email
+	// per report would flood them with a batch of 1,000.
+	if r.Channel == cases.ChannelAPI {
+		return nil
+	}
 	d := ackData{
 		ReceiptID:  r.PublicID,
 		Category:   r.Category.Label(),

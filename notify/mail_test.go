@@ -237,6 +237,12 @@ func TestNoticesToOutbox(t *testing.T) {
 			}
 		}
 
+		// Files are written before the worker records them sent: wait for that.
+		waitFor(t, "every notice marked sent", 10*time.Second, func() bool {
+			var unsent int64
+			db.R.Model(&notify.Notice{}).Where("state <> 'sent'").Count(&unsent)
+			return unsent == 0
+		})
 		ns := noticeRows(t, db)
 		kinds := map[string]int{}
 		for _, n := range ns {

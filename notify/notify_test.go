@@ -196,9 +196,14 @@ func TestDeliverSignedOverHTTP(t *testing.T) {
 		if p.Type != "site.restrict" || p.Version != 1 || p.CaseID != fmt.Sprint(caseID) || len(p.Hostnames) != 2 || p.ReasonCode != "phishing" {
 			t.Errorf("payload = %+v", p)
 		}
+		// The edge has it before the worker records the success: wait for that.
 		var d notify.Delivery
-		db.R.Where("directive_id = ?", p.ID).Take(&d)
-		if d.State != "delivered" || d.Attempts != 1 || d.LastStatus != http.StatusNoContent {
+		waitFor(t, "the delivery marked delivered", 10*time.Second, func() bool {
+			d = notify.Delivery{}
+			db.R.Where("directive_id = ?", p.ID).Take(&d)
+			return d.State == "delivered"
+		})
+		if d.Attempts != 1 || d.LastStatus != http.StatusNoContent {
 			t.Errorf("delivery row = %+v", d)
 		}
 		if e.bad.Load() != 0 {

@@ -145,3 +145,23 @@ func SetUserRoles(tx *gorm.DB, at time.Time, actor string, userID int64, roles [
 	}
 	return audit.Record(tx, at, actor, "user.roles_set", "user", strconv.FormatInt(userID, 10), details)
 }
+
+// TrustedFlagger is the role of trusted flaggers' API keys. It is not a staff
+// role (ValidRole is false, so no user can be granted it) and inherits nothing:
+// a key may file reports and read its own, and nothing else.
+const TrustedFlagger = "trusted_flagger"
+
+// APIKeySubject is the casbin subject of an API key.
+func APIKeySubject(keyID int64) string { return "apikey:" + strconv.FormatInt(keyID, 10) }
+
+// GrantAPIKey gives an API key the trusted_flagger role inside tx (the
+// transaction that issues the key). Call Reload after tx commits.
+func GrantAPIKey(tx *gorm.DB, keyID int64) error {
+	return tx.Create(&rule{Ptype: "g", V0: APIKeySubject(keyID), V1: TrustedFlagger}).Error
+}
+
+// RevokeAPIKey removes every grant of an API key inside tx. Call Reload after
+// tx commits.
+func RevokeAPIKey(tx *gorm.DB, keyID int64) error {
+	return tx.Where("ptype = 'g' AND v0 = ?", APIKeySubject(keyID)).Delete(&rule{}).Error
+}

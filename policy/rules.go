@@ -29,7 +29,7 @@ var groups = []string{"staff", Anonymous}
 // Rules lists permissions and inheritances (not user grants), for the admin page.
 func Rules(tx *gorm.DB) ([]Rule, error) {
 	var rows []rule
-	err := tx.Where("(ptype = 'p') OR (ptype = 'g' AND v0 NOT LIKE 'user:%')").Order("ptype DESC, v0, v1, v2").Find(&rows).Error
+	err := tx.Where("(ptype = 'p') OR (ptype = 'g' AND v0 NOT LIKE 'user:%' AND v0 NOT LIKE 'apikey:%')").Order("ptype DESC, v0, v1, v2").Find(&rows).Error
 	out := make([]Rule, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, Rule{ID: r.ID, Kind: r.Ptype, Role: r.V0, Object: r.V1, Action: r.V2})

@@ -1,7 +1,7 @@
 // The JSON API, under /api/v1.
 //
-// Authentication: for now the API uses the web UI's session, the docket_session
-// cookie set by POST /login (API keys for machines come later). Authorization is
+// Authentication: the staff API uses the web UI's session, the docket_session
+// cookie set by POST /login (trusted flaggers use API keys: api_reports.go). Authorization is
 // the same casbin policy, applied by the one policy middleware to the route
 // patterns /api/v1/…; refusals are JSON: 401 when not signed in, 403 when the
 // policy says no.

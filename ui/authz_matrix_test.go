@@ -24,6 +24,18 @@ func (o outcome) String() string { return [...]string{"allow", "login", "forbid"
 
 var roles = []string{policy.Anonymous, policy.Reviewer, policy.SeniorReviewer, policy.Legal, policy.Leadership, policy.Admin, policy.Auditor}
 
+// flagger is the column of a trusted flagger's API key (Authorization: Bearer,
+// no cookies). Unlike the roles, a route without a flagger entry is refused
+// (403, also on pages: the key is authenticated, signing in would not help).
+const flagger = "flagger key"
+
+// flaggerAPI: only trusted flaggers' keys; staff are refused, anonymous callers
+// must authenticate.
+var flaggerAPI = map[string]outcome{
+	policy.Anonymous: login, policy.Reviewer: forbid, policy.SeniorReviewer: forbid, policy.Legal: forbid,
+	policy.Leadership: forbid, policy.Admin: forbid, policy.Auditor: forbid, flagger: allow,
+}
+
 // staffOnly: anonymous must sign in, every staff role may.
 var staffOnly = map[string]outcome{policy.Anonymous: login}
 
@@ -70,7 +82,7 @@ var seniorOnly = map[string]outcome{
 }
 
 // matrix is the expected outcome of every route for every role; a role missing
-// from a row is allowed. Every registered route must have a row, and every row a
+// from a row is allowed (the flagger column: refused). Every registered route must have a row, and every row a
 // route: adding a route without deciding who may use it fails this test.
 var matrix = map[string]map[string]outcome{
 	"GET /":                       public,
@@ -124,6 +136,12 @@ var matrix = map[string]map[string]outcome{
 	"POST /api/v1/cases/:id/release": claimers,
 	"POST /api/v1/cases/:id/notes":   noteTakers,
 	"POST /api/v1/cases/:id/decide":  claimers,
+
+	"POST /api/v1/reports":                 flaggerAPI,
+	"GET /api/v1/reports/:id":              flaggerAPI,
+	"GET /admin/flaggers":                  adminOnly,
+	"POST /admin/flaggers":                 adminOnly,
+	"POST /admin/flaggers/keys/:id/revoke": adminOnly,
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -139,6 +157,10 @@ func testMatrix(t *testing.T, d database.Dialect) {
 		t.Fatalf("no demo report: %v", err)
 	}
 	params := strings.NewReplacer(":id", "1", "*", "docket.css")
+	// Key 1 is revoked by an admin's request to /admin/flaggers/keys/1/revoke
+	// along the way; the flagger column uses a second key.
+	e.issueKey("Matrix Flagger", "matrix@flagger.example")
+	apiKey := e.issueKey("Matrix Flagger 2", "matrix2@flagger.example")
 
 	seen := map[string]bool{}
 	for _, r := range e.ui.Echo().Routes() {
@@ -153,17 +175,24 @@ func testMatrix(t *testing.T, d database.Dialect) {
 		if r.Path == "/report/receipt/:id" {
 			path = "/report/receipt/" + receipt
 		}
-		for _, role := range roles {
-			want := row[role] // zero value: allow
-			c := e.login(role)
+		for _, role := range append(roles[:len(roles):len(roles)], flagger) {
+			want, ok := row[role]
+			if !ok && role == flagger {
+				want = forbid
+			} // else the zero value: allow
 			var res *response
-			switch r.Method {
-			case http.MethodGet:
-				res = c.get(path)
-			case http.MethodPost:
-				res = c.post(path, url.Values{})
-			default:
-				t.Fatalf("matrix test does not know method %s", r.Method)
+			if role == flagger {
+				res = e.bearer(apiKey, r.Method, path, "")
+			} else {
+				c := e.login(role)
+				switch r.Method {
+				case http.MethodGet:
+					res = c.get(path)
+				case http.MethodPost:
+					res = c.post(path, url.Values{})
+				default:
+					t.Fatalf("matrix test does not know method %s", r.Method)
+				}
 			}
 			got := classify(res)
 			if got != want {

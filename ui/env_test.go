@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
@@ -38,6 +39,7 @@ type env struct {
 	ui    *ui.Server
 	cases *cases.Service
 	users *users.Service
+	keys  *apikeys.Service
 }
 
 func newEnv(t *testing.T, d database.Dialect) *env {
@@ -67,7 +69,7 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us}
+	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us, keys: apikeys.NewService(db, en, time.Now)}
 }
 
 // client is a browser-like HTTP client: it keeps cookies, does not follow
@@ -169,3 +171,33 @@ func (c *client) post(path string, form url.Values) *response {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// issueKey registers a trusted flagger and returns a new key of it with every scope.
+func (e *env) issueKey(name, email string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	f, err := e.keys.CreateFlagger(ctx, "test", name, email)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, full, err := e.keys.IssueKey(ctx, "test", f.ID, "test key", apikeys.AllScopes)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return full
+}
+
+// bearer sends a request authenticated by an API key only (no cookies); a
+// non-empty body is sent as JSON. headers are "Name", "value" pairs.
+func (e *env) bearer(key, method, path, body string, headers ...string) *response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return e.client().do(req)
+}

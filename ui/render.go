@@ -118,10 +118,10 @@ type view struct {
 
 // nav is what the staff shell's rail shows: links by permission, and badges.
 type nav struct {
-	Signoffs, Search, Queues, Users, Policy, Deliveries, Outbox bool
-	DeadDeliveries                                              int64
-	PendingSignoffs                                             int
-	OverdueEmergencies                                          int64 // emergency restrictions past their sign-off deadline
+	Signoffs, Search, Queues, Users, Policy, Deliveries, Outbox, Flaggers bool
+	DeadDeliveries                                                        int64
+	PendingSignoffs                                                       int
+	OverdueEmergencies                                                    int64 // emergency restrictions past their sign-off deadline
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -140,7 +140,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 			Signoffs: s.can(c, "/signoffs", http.MethodGet), Search: s.can(c, "/search", http.MethodGet),
 			Queues: s.can(c, "/admin/queues", http.MethodGet), Users: s.can(c, "/admin/users", http.MethodGet),
 			Policy: s.can(c, "/admin/policy", http.MethodGet), Deliveries: s.can(c, "/deliveries", http.MethodGet),
-			Outbox: s.can(c, "/outbox", http.MethodGet),
+			Outbox: s.can(c, "/outbox", http.MethodGet), Flaggers: s.can(c, "/admin/flaggers", http.MethodGet),
 		}
 		if v.Nav.Deliveries {
 			v.Nav.DeadDeliveries, _ = notify.DeadCount(c.Request().Context(), s.db)

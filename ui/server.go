@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
@@ -54,6 +55,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
+	keys     *apikeys.Service
 }
 
 // New builds the server and registers every route.
@@ -85,7 +87,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now}
+	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -114,6 +116,10 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		CookieHTTPOnly: true,
 		CookieSecure:   cfg.SecureCookies,
 		CookieSameSite: http.SameSiteLaxMode,
+		// A request authenticated by an API key carries no cookies a browser
+		// could send on its own: CSRF cannot apply. Only a key that loadUser
+		// accepted counts; a mere Authorization header does not.
+		Skipper: func(c echo.Context) bool { return currentKey(c) != nil },
 		ErrorHandler: func(err error, c echo.Context) error {
 			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from Docket. Reload the page and try again.")
 		},
@@ -180,6 +186,12 @@ func (s *Server) routes() {
 	api.POST("/cases/:id/release", s.apiRelease)
 	api.POST("/cases/:id/notes", s.apiNote)
 	api.POST("/cases/:id/decide", s.apiDecide)
+	api.POST("/reports", s.apiFileReports)
+	api.GET("/reports/:id", s.apiReportStatus)
+
+	e.GET("/admin/flaggers", s.adminFlaggers)
+	e.POST("/admin/flaggers", s.adminFlaggersPost)
+	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
 }
 
 // Handler returns the server as an http.Handler.
@@ -243,10 +255,31 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 // userKey is where loadUser leaves the signed-in user on the echo context.
 const userKey = "docket.user"
 
-// loadUser resolves the session's user; a missing or disabled user is anonymous.
+// keyKey is where loadUser leaves the API key that authenticated the request.
+const keyKey = "docket.apikey"
+
+// loadUser resolves the request's principal. An Authorization: Bearer header
+// names an API key: a valid key is the principal (the session is ignored), any
+// other value is refused with 401. Without one, the session's user; a missing or
+// disabled user is anonymous.
 func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
+		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
+			scheme, token, _ := strings.Cut(h, " ")
+			if !strings.EqualFold(scheme, "Bearer") {
+				return echo.NewHTTPError(http.StatusUnauthorized, "Send an API key as Authorization: Bearer dkt_….")
+			}
+			k, err := s.keys.Authenticate(ctx, strings.TrimSpace(token))
+			if errors.Is(err, apikeys.ErrInvalidKey) {
+				return echo.NewHTTPError(http.StatusUnauthorized, "The API key is not valid (unknown or revoked).")
+			}
+			if err != nil {
+				return err
+			}
+			c.Set(keyKey, k)
+			return next(c)
+		}
 		if id := s.sessions.GetInt64(ctx, "user_id"); id != 0 {
 			u, err := s.users.Get(ctx, id)
 			switch {
@@ -267,7 +300,16 @@ func currentUser(c echo.Context) *users.User {
 	return u
 }
 
+// currentKey is the API key that authenticated the request, if one did.
+func currentKey(c echo.Context) *apikeys.Key {
+	k, _ := c.Get(keyKey).(*apikeys.Key)
+	return k
+}
+
 func subject(c echo.Context) string {
+	if k := currentKey(c); k != nil {
+		return policy.APIKeySubject(k.ID)
+	}
 	if u := currentUser(c); u != nil {
 		return policy.Subject(u.ID)
 	}
@@ -275,8 +317,15 @@ func subject(c echo.Context) string {
 }
 
 // deny answers a request the policy refused: anonymous visitors are sent to sign
-// in; signed-in users get a plain 403.
+// in; signed-in users get a plain 403. An API key gets 403 everywhere (JSON under
+// /api/, plain on pages): it is authenticated, so signing in would not help.
 func (s *Server) deny(c echo.Context, sub string) error {
+	if currentKey(c) != nil {
+		if isAPI(c) {
+			return echo.NewHTTPError(http.StatusForbidden, "This API key may not do this.")
+		}
+		return c.String(http.StatusForbidden, "This API key may not use this page.\n")
+	}
 	if isAPI(c) {
 		if sub == policy.Anonymous {
 			return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")

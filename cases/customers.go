@@ -109,7 +109,7 @@ func (s *Service) CustomerRecord(ctx context.Context, id int64, queues []string)
 	if len(queues) == 0 {
 		return &r, nil
 	}
-	err := db.Table("cases").Where("customer_id = ? AND queue IN ? AND state IN ?", id, queues, OpenStates).Count(&r.OpenCases).Error
+	err := db.Table("cases").Where("customer_id = ? AND queue IN ? AND state IN "+openStatesSQL, id, queues).Count(&r.OpenCases).Error
 	if err != nil {
 		return nil, err
 	}

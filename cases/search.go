@@ -18,6 +18,11 @@ import (
 // is partial on exactly these.
 var OpenStates = []State{StateNew, StateInReview, StatePendingSignoff, StateAppealed}
 
+// openStatesSQL is OpenStates as SQL literals. SQLite uses a partial index only
+// when the query repeats the index's predicate, which it cannot see through
+// bound parameters (BENCHMARKS.md §1).
+const openStatesSQL = "('new', 'in_review', 'pending_signoff', 'appealed')"
+
 // Sort orders search results.
 type Sort string
 
@@ -109,11 +114,12 @@ func (s *Service) Search(ctx context.Context, f Filter) (*Page, error) {
 		}
 		switch f.Sort {
 		case SortSLA:
-			q = q.Where("(cases.sla_due_at > ? OR (cases.sla_due_at = ? AND cases.id > ?))", c.At, c.At, c.ID)
+			q = q.Where("(cases.sla_due_at, cases.id) > (?, ?)", c.At, c.ID)
 		case SortNewest:
-			q = q.Where("(cases.opened_at < ? OR (cases.opened_at = ? AND cases.id < ?))", c.At, c.At, c.ID)
+			q = q.Where("(cases.opened_at, cases.id) < (?, ?)", c.At, c.ID)
 		default:
-			q = q.Where("(cases.queue_rank < ? OR (cases.queue_rank = ? AND cases.id < ?))", c.Rank, c.Rank, c.ID)
+			// Row values are index bounds on both engines; the OR form is a filter.
+			q = q.Where("(cases.queue_rank, cases.id) < (?, ?)", c.Rank, c.ID)
 		}
 	}
 	switch f.Sort {
@@ -149,7 +155,7 @@ func (f *Filter) apply(q *gorm.DB) (*gorm.DB, error) {
 	fields := map[string]string{}
 	switch f.State {
 	case "", "open":
-		q = q.Where("cases.state IN ?", OpenStates)
+		q = q.Where("cases.state IN " + openStatesSQL)
 	case "all":
 	default:
 		st := State(f.State)
@@ -213,7 +219,7 @@ func (s *Service) OpenCount(ctx context.Context, queues []string) (map[string]in
 		N     int64
 	}
 	err := s.db.R.WithContext(ctx).Table("cases").Select("queue, COUNT(*) AS n").
-		Where("state IN ? AND queue IN ?", OpenStates, queues).Group("queue").Scan(&rows).Error
+		Where("state IN "+openStatesSQL+" AND queue IN ?", queues).Group("queue").Scan(&rows).Error
 	out := map[string]int64{}
 	for _, r := range rows {
 		out[r.Queue] = r.N
@@ -229,14 +235,14 @@ func (s *Service) Neighbours(ctx context.Context, c *Case, queues []string) (pre
 	}
 	q := func() *gorm.DB {
 		return s.db.R.WithContext(ctx).Table("cases").Select("id").
-			Where("queue = ? AND state IN ?", c.Queue, OpenStates)
+			Where("queue = ? AND state IN "+openStatesSQL, c.Queue)
 	}
-	err = q().Where("(queue_rank < ? OR (queue_rank = ? AND id < ?))", c.QueueRank, c.QueueRank, c.ID).
+	err = q().Where("(queue_rank, id) < (?, ?)", c.QueueRank, c.ID).
 		Order("queue_rank DESC, id DESC").Limit(1).Scan(&next).Error
 	if err != nil {
 		return 0, 0, err
 	}
-	err = q().Where("(queue_rank > ? OR (queue_rank = ? AND id > ?))", c.QueueRank, c.QueueRank, c.ID).
+	err = q().Where("(queue_rank, id) > (?, ?)", c.QueueRank, c.ID).
 		Order("queue_rank, id").Limit(1).Scan(&prev).Error
 	return prev, next, err
 }

@@ -48,5 +48,12 @@ func Up(ctx context.Context, db *database.DB) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate up: %w", err)
 	}
+	if db.Dialect == database.SQLite {
+		// Fresh statistics, or the planner picks poor indexes for FileReport's
+		// customer-record query (BENCHMARKS.md §6). Cheap when nothing changed.
+		if err := db.W.WithContext(ctx).Exec("PRAGMA optimize").Error; err != nil {
+			return fmt.Errorf("optimize: %w", err)
+		}
+	}
 	return nil
 }

@@ -77,6 +77,7 @@ func TestGenerate(t *testing.T) {
 		zero("sign-off roles", `SELECT COUNT(*) FROM signoffs WHERE NOT EXISTS (SELECT 1 FROM casbin_rule WHERE ptype = 'g' AND v0 = 'user:' || signoffs.user_id AND v1 = signoffs.role)`)
 		zero("directives", `SELECT (SELECT COUNT(*) FROM decisions WHERE status = 'final' AND action IN ('restrict', 'terminate')) - (SELECT COUNT(*) FROM directives)`)
 		zero("directive versions", `SELECT COUNT(*) FROM hostname_versions WHERE version <> (SELECT MAX(version) FROM directives WHERE directives.hostnames = '["' || hostname_versions.hostname || '"]')`)
+		zero("directive hosts", `SELECT (SELECT COUNT(*) FROM directives) - (SELECT COUNT(*) FROM directive_hosts)`)
 		zero("pending sign-off", `SELECT COUNT(*) FROM cases WHERE state = 'pending_signoff' AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.case_id = cases.id AND status = 'proposed')`)
 		zero("decisions", `SELECT COUNT(*) FROM cases WHERE state IN ('decided', 'pending_signoff', 'appealed') AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.case_id = cases.id)`)
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/intake"
+	"github.com/dockethq/docket/policy"
 )
 
 // The plan is the whole data set in compact form, built in memory before any row
@@ -77,11 +78,19 @@ func (c *caseRow) groupKey(siteBase int64) string {
 	return "site:" + itoa(siteBase+int64(c.site))
 }
 
+// Decision actions, as indexes into decisionActions.
+const (
+	actNoAction int8 = iota
+	actWarn
+	actRestrict
+	actTerminate
+)
+
 var decisionActions = []cases.DecisionAction{cases.NoAction, cases.Warn, cases.Restrict, cases.Terminate}
 
 // actioning reports whether a final decision counts as a prior action against the
 // customer (cases.rescore counts warn, restrict and terminate).
-func actioning(a int8) bool { return a > 0 }
+func actioning(a int8) bool { return a >= actWarn }
 
 const (
 	kindPublic uint8 = iota
@@ -159,9 +168,19 @@ type plan struct {
 	rules     []cases.QueueRule
 }
 
-// category weights, in the order of cases.Categories (phishing, malware,
-// copyright, trademark, harassment, threat, violent_extremism, csam, spam, other).
-var categoryWeights = []float64{20, 8, 16, 5, 8, 3, 3, 2, 22, 13}
+// categoryShare is how often each category comes up, in percent.
+var categoryShare = map[cases.Category]float64{
+	cases.Spam: 22, cases.Phishing: 20, cases.Copyright: 16, cases.Other: 13, cases.Malware: 8,
+	cases.Harassment: 8, cases.Trademark: 5, cases.Threat: 3, cases.ViolentExtremism: 3, cases.CSAM: 2,
+}
+
+// floodCategories are what floods of thousands of reports are about.
+var floodCategories = []cases.Category{cases.ViolentExtremism, cases.Spam, cases.Phishing, cases.Copyright, cases.Harassment}
+
+// categoryIndex is c's index in cases.Categories.
+func categoryIndex(c cases.Category) uint8 {
+	return uint8(slices.IndexFunc(cases.Categories, func(i cases.CategoryInfo) bool { return i.Category == c }))
+}
 
 // Shares of reports from trusted flaggers and networks per category.
 func kindFor(r *rand.Rand, cat cases.Category) uint8 {
@@ -215,7 +234,7 @@ const (
 func newPlan(o Options, staff []int64, roles map[int64][]string, rules []cases.QueueRule) *plan {
 	p := &plan{opts: o, now: o.Now.Unix(), staff: staff, rules: rules}
 	for i, id := range staff {
-		if slices.Contains(roles[id], "reviewer") || slices.Contains(roles[id], "senior_reviewer") {
+		if slices.Contains(roles[id], policy.Reviewer) || slices.Contains(roles[id], policy.SeniorReviewer) {
 			p.reviewers = append(p.reviewers, int32(i))
 		}
 		if slices.Contains(roles[id], cases.SignoffLegal) {
@@ -289,14 +308,17 @@ func (p *plan) buildCases(r *rand.Rand) {
 		cat   uint8
 	}
 	held := map[slot]bool{}
-	hugeCats := []uint8{6, 8, 0, 2, 4} // violent_extremism, spam, phishing, copyright, harassment
+	weights := make([]float64, len(cases.Categories))
+	for i, info := range cases.Categories {
+		weights[i] = categoryShare[info.Category]
+	}
 	for i := range p.cases {
 		c := &p.cases[i]
 		c.assignee, c.action = -1, -1
 		switch {
 		case i < nHuge:
 			c.role = roleHuge
-			c.category = hugeCats[i%len(hugeCats)]
+			c.category = categoryIndex(floodCategories[i%len(floodCategories)])
 			c.state = cases.StateClosed
 			if i%2 == 0 {
 				c.state = []cases.State{cases.StateNew, cases.StateInReview}[i/2%2]
@@ -305,7 +327,7 @@ func (p *plan) buildCases(r *rand.Rand) {
 			c.role = roleMedium
 		}
 		if c.role != roleHuge {
-			c.category = uint8(weighted(r, categoryWeights))
+			c.category = uint8(weighted(r, weights))
 			c.state = []cases.State{cases.StateClosed, cases.StateDecided, cases.StateNew, cases.StateInReview, cases.StatePendingSignoff, cases.StateAppealed}[weighted(r, []float64{o.ClosedShare, o.DecidedShare, o.OpenShare * 0.62, o.OpenShare * 0.31, o.OpenShare * 0.015, o.OpenShare * 0.055})]
 		}
 		for try := 0; ; try++ {
@@ -388,13 +410,13 @@ func (p *plan) times(r *rand.Rand, c *caseRow) {
 	c.decided = max(resolve(c.opened), c.claimed+1)
 	c.action = int8(weighted(r, []float64{45, 25, 18, 12}))
 	if c.state == cases.StatePendingSignoff {
-		c.action = 3
+		c.action = actTerminate
 		c.decided = c.claimed + 1 + int64(r.Float64()*float64(max(now-c.claimed-1, 1)))
 		return
 	}
 	c.end = c.decided
 	last := c.decided
-	if c.action == 3 {
+	if c.action == actTerminate {
 		c.approved = min(c.decided+60+expDur(r, 4*time.Hour), now-120)
 		c.approved = max(c.approved, c.decided+1)
 		last = c.approved
@@ -573,15 +595,15 @@ func (p *plan) buildWorkflow(r *rand.Rand) {
 			c.assignee, c.expires = -1, 0
 			c.notes++
 		}
-		if c.decided != 0 && c.action >= 0 && c.site < 0 && c.action >= 2 {
-			c.action = 1 // restrict and terminate need a site we serve; warn instead
+		if c.decided != 0 && c.site < 0 && c.action >= actRestrict {
+			c.action = actWarn // restrict and terminate need a site we serve; warn instead
 		}
 		legal, leader := int32(-1), int32(-1)
-		if c.action == 3 {
+		if c.action == actTerminate {
 			legal = signer(p.legal, reviewer)
 			leader = signer(p.leaders, reviewer, legal)
 			if c.approved != 0 && (legal < 0 || leader < 0) {
-				c.action = 2 // nobody could sign a termination off: restrict instead
+				c.action = actRestrict // nobody could sign a termination off: restrict instead
 			}
 		}
 		if c.decided != 0 && c.action >= 0 {

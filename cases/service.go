@@ -427,3 +427,28 @@ func (s *Service) ReceiptFor(ctx context.Context, publicID string, reporterID in
 	}
 	return &r, err
 }
+
+// Status is what the case page's poll needs: the version, and the last change.
+type Status struct {
+	Version    int
+	LastAction string
+	LastActor  string
+}
+
+// Status returns a case's version and its latest audit event, if the case is in
+// a readable queue. Cheap on purpose: open case pages ask every ten seconds.
+func (s *Service) Status(ctx context.Context, id int64, queues []string) (*Status, error) {
+	db := s.db.R.WithContext(ctx)
+	var st Status
+	err := db.Table("cases").Select("version").Where("id = ? AND queue IN ?", id, queues).Take(&st).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || len(queues) == 0 {
+		return nil, ErrCaseNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ev audit.Event
+	err = db.Where("object_type = 'case' AND object_id = ?", strconv.FormatInt(id, 10)).Order("id DESC").Limit(1).Find(&ev).Error
+	st.LastAction, st.LastActor = ev.Action, ev.Actor
+	return &st, err
+}

@@ -102,8 +102,12 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		p.Can[string(cases.ActDecide)] = false
 	}
 	p.Emergency = (v.Case.Category == cases.CSAM || v.Case.Category == cases.Threat) && s.can(c, "case/emergency", "restrict")
+	all, err := s.users.List(ctx) // for the reassign list and the timeline's names
+	if err != nil {
+		return err
+	}
 	if p.Can[string(cases.ActReassign)] {
-		p.Users, _ = s.users.List(ctx)
+		p.Users = all
 	}
 	// Reversal: only where a restriction or termination is in force.
 	if state == cases.StateDecided && s.can(c, "/cases/:id/reverse", http.MethodPost) {
@@ -113,7 +117,7 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 			}
 		}
 	}
-	p.Timeline = timeline(v, s.actorNames(c))
+	p.Timeline = timeline(v, actorNames(all))
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
 	}
@@ -125,12 +129,8 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 }
 
 // actorNames maps audit actors (user:<id>) to names for the timeline.
-func (s *Server) actorNames(c echo.Context) map[string]string {
+func actorNames(us []users.User) map[string]string {
 	names := map[string]string{}
-	us, err := s.users.List(c.Request().Context())
-	if err != nil {
-		return names
-	}
 	for _, u := range us {
 		names["user:"+strconv.FormatInt(u.ID, 10)] = u.Name
 	}
@@ -181,17 +181,17 @@ func (s *Server) caseStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.cases.Get(c.Request().Context(), id, s.readableQueues(c))
+	st, err := s.cases.Status(c.Request().Context(), id, s.readableQueues(c))
 	if err != nil {
 		return err
 	}
 	seen, _ := strconv.Atoi(c.QueryParam("v"))
-	if v.Case.Version == seen {
+	if st.Version == seen {
 		return c.NoContent(http.StatusNoContent)
 	}
 	what := "changed"
-	if n := len(v.Events); n > 0 {
-		what = actionLabel(v.Events[n-1].Action) + " by " + v.Events[n-1].Actor
+	if st.LastAction != "" {
+		what = actionLabel(st.LastAction) + " by " + st.LastActor
 	}
 	return c.HTML(http.StatusOK, `<div class="notice warn" role="status">This case has changed since you opened it (`+
 		template.HTMLEscapeString(what)+`). <a href="/cases/`+strconv.FormatInt(id, 10)+`">Reload</a></div>`)

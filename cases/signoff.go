@@ -368,3 +368,17 @@ func (s *Service) Reverse(ctx context.Context, a Actor, caseID int64, reason str
 	}
 	return &out, nil
 }
+
+// PendingCountFor counts the proposals waiting for sign-off that userID could
+// still sign (not proposed by them, not signed by them), in readable queues: the
+// badge on every page of the sign-off roles, so one query.
+func (s *Service) PendingCountFor(ctx context.Context, userID int64, queues []string) (int64, error) {
+	var n int64
+	err := s.db.R.WithContext(ctx).Model(&Decision{}).
+		Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("(decisions.status = 'proposed' OR (decisions.emergency = ? AND decisions.status = 'final' AND decisions.ratified_at IS NULL)) AND cases.queue IN ?", true, queues).
+		Where("decisions.proposer_id <> ?", userID).
+		Where("NOT EXISTS (SELECT 1 FROM signoffs WHERE signoffs.decision_id = decisions.id AND signoffs.user_id = ?)", userID).
+		Count(&n).Error
+	return n, err
+}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -143,17 +142,9 @@ func (s *Server) pendingCount(c echo.Context) int {
 	if !s.can(c, "/signoffs", http.MethodGet) {
 		return 0
 	}
-	ps, err := s.cases.PendingSignoffs(c.Request().Context(), s.readableQueues(c))
+	n, err := s.cases.PendingCountFor(c.Request().Context(), currentUser(c).ID, s.readableQueues(c))
 	if err != nil {
 		return 0
 	}
-	u := currentUser(c)
-	n := 0
-	for _, p := range ps {
-		mine := slices.ContainsFunc(p.Signoffs, func(so cases.Signoff) bool { return so.UserID == u.ID })
-		if !mine && p.Decision.ProposerID != u.ID {
-			n++
-		}
-	}
-	return n
+	return int(n)
 }

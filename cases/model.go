@@ -103,6 +103,7 @@ type Customer struct {
 	ContactEmail string
 	Status       string
 	CreatedAt    time.Time
+	ExternalID   *string // billing's id, for customers synced by `docket import sites`
 }
 
 // Site is a hostname the provider serves for a customer.

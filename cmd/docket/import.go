@@ -49,16 +49,7 @@ Flags:
 	if len(rest) != 1 {
 		return errors.New("docket import sites: give one file (or - for stdin)")
 	}
-	var in io.Reader = stdin
 	name := rest[0]
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
-	}
 	if format == "" {
 		switch {
 		case strings.HasSuffix(strings.ToLower(name), ".csv"):
@@ -68,6 +59,15 @@ Flags:
 		default:
 			return errors.New("docket import sites: say --format csv or --format json (the file name does not)")
 		}
+	}
+	var in io.Reader = stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
 	}
 	var rows []cases.ImportRow
 	switch format {

@@ -3,6 +3,7 @@ package cases_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,19 @@ func setup(t *testing.T, db *database.DB) (*cases.Service, *clock) {
 	return s, clk
 }
 
+// serve adds a customer serving the n hostnames fmt.Sprintf(pattern, i): only
+// reports about served hosts open cases.
+func serve(t *testing.T, s *cases.Service, pattern string, n int) {
+	t.Helper()
+	hosts := make([]string, n)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf(pattern, i)
+	}
+	if _, _, err := s.AddCustomer(context.Background(), "test", cases.Customer{Name: "Hosts " + pattern}, hosts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func report(cat cases.Category, url string) cases.NewReport {
 	return cases.NewReport{Channel: cases.ChannelWeb, ReporterKind: cases.ReporterPublic, Category: cat, URL: url, Description: "It is bad.", GoodFaith: true}
 }
@@ -80,11 +94,10 @@ func TestGrouping(t *testing.T) {
 		if e.CaseID == a.CaseID {
 			t.Errorf("shop.acme.example shares acme.example's case")
 		}
-		// A host we do not serve still gets a case, grouped by host.
+		// A host we do not serve gets a receipt but no case (intake_test.go).
 		f := file(report(cases.Spam, "unknown.example/x"))
-		g := file(report(cases.Spam, "https://UNKNOWN.example/y"))
-		if f.CaseID != g.CaseID || f.SiteID != nil {
-			t.Errorf("unknown host: cases %d, %d, site %v", f.CaseID, g.CaseID, f.SiteID)
+		if f.CaseID != 0 || f.SiteID != nil || f.Status != cases.ReportNotHosted {
+			t.Errorf("unknown host: case %d, site %v, status %s", f.CaseID, f.SiteID, f.Status)
 		}
 		// IDNA: the unicode and punycode spellings are one host.
 		h := file(report(cases.Spam, "https://bücher.example/"))

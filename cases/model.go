@@ -103,6 +103,7 @@ type Customer struct {
 	ContactEmail string
 	Status       string
 	CreatedAt    time.Time
+	ExternalID   *string // billing's id, for customers synced by `docket import sites`
 }
 
 // Site is a hostname the provider serves for a customer.
@@ -127,7 +128,7 @@ type Reporter struct {
 type Report struct {
 	ID          int64
 	PublicID    string // the receipt id
-	CaseID      int64
+	CaseID      int64  // 0 (NULL) when the report opened no case: not hosted here, or a duplicate
 	ReporterID  int64
 	Channel     Channel
 	Category    Category
@@ -138,6 +139,8 @@ type Report struct {
 	GoodFaith   bool
 	ReceivedAt  time.Time
 	ReporterKey string // who the reporter is, for counting distinct reporters
+	Status      ReportStatus
+	DuplicateOf *int64 // the original report, when Status is ReportDuplicate
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.

@@ -29,6 +29,7 @@ type Service struct {
 	onDirective func(tx *gorm.DB, d *Directive) error
 	onReport    func(tx *gorm.DB, r *Report, rep *Reporter) error
 	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
+	dupWindow   time.Duration // see SetDuplicateWindow
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -48,7 +49,7 @@ func (s *Service) OnDirective(fn func(tx *gorm.DB, d *Directive) error) { s.onDi
 
 // NewService returns a cases service. now is injected so SLAs and ages are testable.
 func NewService(db *database.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: now}
+	return &Service{db: db, now: now, dupWindow: DefaultDuplicateWindow}
 }
 
 // Limits on free text, so one report cannot fill the database or a reviewer's screen.
@@ -125,8 +126,11 @@ func newPublicID(now time.Time) string {
 }
 
 // FileReport validates a report, matches it to a site and attaches it to the
-// open case for that site and category, opening one if there is none. Everything
-// — reporter, report, case, audit events — is written in one transaction.
+// open case for that site and category, opening one if there is none. A report
+// about a host the provider does not serve, or a repeat by the same reporter of
+// a report about the same URL within the duplicate window, is stored with its
+// receipt but opens or counts towards no case (see intake.go). Everything —
+// reporter, report, case, audit events — is written in one transaction.
 func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) {
 	target, err := n.validate()
 	if err != nil {
@@ -148,8 +152,22 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			if reporter.Kind != n.ReporterKind {
 				return fmt.Errorf("reporter %d is %s, not %s", n.ReporterID, reporter.Kind, n.ReporterKind)
 			}
-		} else if err := tx.Create(&reporter).Error; err != nil {
-			return err
+		}
+		// Only a reporter we can recognize again (an email, a registered
+		// flagger) can repeat a report; an anonymous one is new every time.
+		var orig *Report
+		if key := knownReporterKey(&reporter); key != "" && s.dupWindow > 0 {
+			if orig, err = findOriginal(tx, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
+				return err
+			}
+		}
+		if reporter.ID == 0 {
+			if err := tx.Create(&reporter).Error; err != nil {
+				return err
+			}
+		}
+		if orig != nil || site == nil {
+			return s.fileWithoutCase(tx, &rep, n, target, &reporter, orig, now)
 		}
 		c, opened, err := openCase(tx, site, target.Host, info, now)
 		if err != nil {
@@ -161,7 +179,7 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 		rep = Report{
 			PublicID: newPublicID(now), CaseID: c.ID, ReporterID: reporter.ID, Channel: n.Channel,
 			Category: n.Category, URL: target.URL, Host: target.Host, Description: n.Description,
-			GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(&reporter),
+			GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(&reporter), Status: ReportFiled,
 		}
 		if site != nil {
 			rep.SiteID = &site.ID
@@ -388,44 +406,6 @@ func (s *Service) Get(ctx context.Context, id int64, queues []string) (*CaseView
 	}
 	v.Events, err = audit.ForObject(ctx, db, "case", strconv.FormatInt(id, 10))
 	return &v, err
-}
-
-// Receipt is what the public may see about a report they filed.
-type Receipt struct {
-	PublicID   string
-	Category   Category
-	URL        string
-	ReceivedAt time.Time
-	CaseState  State
-}
-
-// Receipt looks up a report by its receipt id.
-func (s *Service) Receipt(ctx context.Context, publicID string) (*Receipt, error) {
-	var r Receipt
-	err := s.db.R.WithContext(ctx).Table("reports").
-		Select("reports.public_id, reports.category, reports.url, reports.received_at, cases.state AS case_state").
-		Joins("JOIN cases ON cases.id = reports.case_id").
-		Where("reports.public_id = ?", strings.ToUpper(strings.TrimSpace(publicID))).
-		Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errs.E(errs.NotFound, "There is no report with that receipt id.")
-	}
-	return &r, err
-}
-
-// ReceiptFor is Receipt for a report filed as reporterID (a trusted flagger's
-// own reports): anyone else's report answers not found.
-func (s *Service) ReceiptFor(ctx context.Context, publicID string, reporterID int64) (*Receipt, error) {
-	var r Receipt
-	err := s.db.R.WithContext(ctx).Table("reports").
-		Select("reports.public_id, reports.category, reports.url, reports.received_at, cases.state AS case_state").
-		Joins("JOIN cases ON cases.id = reports.case_id").
-		Where("reports.public_id = ? AND reports.reporter_id = ?", strings.ToUpper(strings.TrimSpace(publicID)), reporterID).
-		Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errs.E(errs.NotFound, "There is no report with that receipt id.")
-	}
-	return &r, err
 }
 
 // Status is what the case page's poll needs: the version, and the last change.

@@ -321,6 +321,7 @@ func TestBulkCloseMergeSplit(t *testing.T) {
 		ctx := context.Background()
 		a := staff(t, db, 1)[0]
 		var ids []int64
+		serve(t, s, "spam%d.example", 5)
 		for i := range 5 {
 			r, err := s.FileReport(ctx, report(cases.Spam, fmt.Sprintf("https://spam%d.example/", i)))
 			if err != nil {
@@ -380,6 +381,7 @@ func TestKeysetPagination(t *testing.T) {
 		s, clk := setup(t, db)
 		ctx := context.Background()
 		existing := map[int64]bool{}
+		serve(t, s, "p%d.example", 40)
 		for i := range 40 {
 			r, err := s.FileReport(ctx, report(cases.Spam, fmt.Sprintf("https://p%d.example/", i)))
 			if err != nil {

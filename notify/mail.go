@@ -26,6 +26,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/intake"
 )
 
 // DefaultMailFrom is the sender of notices unless configured.
@@ -247,12 +248,31 @@ func (n *Notifier) noticeReportFiled(tx *gorm.DB, r *cases.Report, rep *cases.Re
 	if base := strings.TrimRight(n.cfg.Mail.BaseURL, "/"); base != "" {
 		d.StatusURL = base + "/report/receipt/" + r.PublicID
 	}
+	switch r.Status {
+	case cases.ReportNotHosted:
+		d.NotHosted, d.Host = true, r.Host
+		if t, err := intake.NormalizeURL(r.URL); err == nil && t.RegistrableDomain != "" {
+			d.Domain = t.RegistrableDomain
+		} else {
+			d.Domain = r.Host
+		}
+	case cases.ReportDuplicate:
+		if r.DuplicateOf != nil {
+			if err := tx.Table("reports").Select("public_id").Where("id = ?", *r.DuplicateOf).Scan(&d.DuplicateOf).Error; err != nil {
+				return err
+			}
+		}
+	}
+	var caseID *int64
+	if r.CaseID != 0 {
+		caseID = &r.CaseID
+	}
 	out, err := render(KindReportAck, d)
 	if err != nil {
 		return err
 	}
 	out = scrub(out, []identity{{Name: rep.Name}}) // the body never greets by name; belt and braces
-	return n.queueNotice(tx, KindReportAck, rep.Email, out, &r.CaseID, &r.ID)
+	return n.queueNotice(tx, KindReportAck, rep.Email, out, caseID, &r.ID)
 }
 
 // caseReport is one report of a case with what the notices need of its reporter.

@@ -45,6 +45,12 @@ type ackData struct {
 	URL        string // empty for csam: such a link is not mailed back
 	ReceivedAt string
 	StatusURL  string // the receipt page, when Docket's URL is configured
+	// A report about a host the provider does not serve: no review follows.
+	NotHosted bool
+	Host      string
+	Domain    string // the registrable domain, whose registrar can name the host
+	// DuplicateOf is the receipt of the report this one repeats.
+	DuplicateOf string
 }
 
 // outcomeData fills report_outcome.tmpl: only this reporter's own receipts.

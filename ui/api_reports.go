@@ -23,8 +23,11 @@
 // with a different body is 422; while the first request is still running, 409.
 //
 // GET /api/v1/reports/:receipt answers {"receipt", "category", "url",
-// "received_at", "status"} (status is the case's state) for reports filed with
-// the flagger's keys, and 404 for any other.
+// "received_at", "status", "duplicate_of"?} (status is the case's state, or
+// not_hosted) for reports filed with the flagger's keys, and 404 for any other.
+// A repeat of a report within the duplicate window is filed (a receipt) but
+// linked to the first: duplicate_of names it. The OpenAPI document
+// (/api/v1/openapi.json, ui/openapi.json) describes all of this.
 
 package ui
 
@@ -87,7 +90,11 @@ type apiReportOut struct {
 	Category   cases.Category `json:"category"`
 	URL        string         `json:"url"`
 	ReceivedAt time.Time      `json:"received_at"`
-	Status     cases.State    `json:"status"`
+	// Status is the state of the report's case, or not_hosted for a report
+	// about a host the provider does not serve (it has no case).
+	Status string `json:"status"`
+	// DuplicateOf is the receipt of the earlier report this one repeats.
+	DuplicateOf string `json:"duplicate_of,omitempty"`
 }
 
 // flaggerKey is the API key of the request, holding scope; else 403.
@@ -225,7 +232,7 @@ func (s *Server) fileReports(c echo.Context, k *apikeys.Key, in *apiReportsIn) (
 }
 
 func receiptOut(r *cases.Receipt) apiReportOut {
-	return apiReportOut{Receipt: r.PublicID, Category: r.Category, URL: r.URL, ReceivedAt: r.ReceivedAt.UTC(), Status: r.CaseState}
+	return apiReportOut{Receipt: r.PublicID, Category: r.Category, URL: r.URL, ReceivedAt: r.ReceivedAt.UTC(), Status: r.APIStatus(), DuplicateOf: r.DuplicateOf}
 }
 
 // readReports reads the body (at most maxReportsBody) and decodes it: 415 unless

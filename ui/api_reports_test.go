@@ -54,6 +54,7 @@ func testFlaggerReportsAPI(t *testing.T, d database.Dialect) {
 
 	// One report: 201 with its receipt; the case is marked as a flagger's and
 	// routed to the priority queue by the demo's routing rule.
+	e.serve("quietharbor.example")
 	res := e.bearer(key, "POST", "/api/v1/reports", `{"category":"malware","url":"https://quietharbor.example/dl/setup.exe","description":"Serves a trojan.","reference":"REF-1"}`)
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("one report: %d %s", res.StatusCode, res.Body)

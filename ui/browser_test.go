@@ -195,6 +195,7 @@ func TestBrowserReportToQueue(t *testing.T) {
 	_, _ = rand.Read(rnd)
 	host := "browser-test-" + hex.EncodeToString(rnd) + ".example"
 	reportURL := "https://" + host + "/login"
+	e.serve(host)
 	description := "Fake bank login page collecting passwords. Payload: " + browserXSSPayload
 
 	// 1. The public files a report.

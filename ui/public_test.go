@@ -130,6 +130,7 @@ func TestHTMLInReportIsEscaped(t *testing.T) {
 	f := validReport()
 	f.Set("description", payload)
 	f.Set("url", "https://escape-test.example/p?q=<b>")
+	e.serve("escape-test.example")
 	if res := e.client().post("/report", f); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST /report: %d", res.StatusCode)
 	}

@@ -231,6 +231,7 @@ func TestSearchPagination(t *testing.T) {
 				}
 			}
 			for i := range 30 {
+				e.serve(fmt.Sprintf("spam-%02d.example", i))
 				file(fmt.Sprintf("spam-%02d.example", i))
 			}
 			var want []int64

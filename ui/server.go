@@ -41,6 +41,8 @@ type Config struct {
 	SessionIdle     time.Duration
 	// Replay re-queues a dead-lettered delivery (the notify package's).
 	Replay func(ctx context.Context, deliveryID int64) error
+	// Intake rate limits and where clients' addresses come from (ui/intake.go).
+	Limits Limits
 }
 
 // Server is the HTTP side of Docket.
@@ -56,6 +58,7 @@ type Server struct {
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
+	limits   Limits
 }
 
 // New builds the server and registers every route.
@@ -87,10 +90,11 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
+	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now), limits: cfg.Limits}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = cfg.Limits.ipExtractor()
 	s.echo = e
 
 	e.Use(middleware.RequestID())
@@ -125,6 +129,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		},
 	}))
 	e.Use(en.Middleware(subject, s.deny))
+	e.Use(s.rateLimit)
 
 	s.routes()
 	return s, nil
@@ -192,6 +197,7 @@ func (s *Server) routes() {
 	e.GET("/admin/flaggers", s.adminFlaggers)
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
+	s.routesIntake()
 }
 
 // Handler returns the server as an http.Handler.

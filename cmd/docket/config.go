@@ -36,7 +36,15 @@ type config struct {
 	MailFrom string
 	Outbox   string
 
+	// Intake (cmd/docket/intake.go has the parsed forms).
+	RateLimitReport string // RATE/PERIOD[+BURST] per client address on POST /report
+	RateLimitStatus string // the same on POST /status
+	RateLimitAPI    string // per API key on POST /api/v1/reports
+	TrustedProxies  string // comma-separated CIDRs whose X-Forwarded-For is believed
+	DuplicateWindow time.Duration
+
 	baseURLDerived bool // BaseURL was not given and follows the listen address
+	intake         intakeConfig
 }
 
 // bind registers the common flags on fs with defaults taken from the environment.
@@ -63,6 +71,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
+	c.bindIntake(fs)
 }
 
 func env(key, def string) string {
@@ -132,7 +141,7 @@ func (c *config) validate() error {
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)
 	}
-	return nil
+	return c.validateIntake()
 }
 
 func splitList(s string) []string {

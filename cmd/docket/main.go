@@ -40,6 +40,7 @@ Usage:
   docket seed-demo                     load the demo data set
   docket bench [--cases N --reports N] load a large data set (if empty) and time the pages over HTTP
   docket edge-sim --secret whsec_… [--listen A --nats-url U]   run the reference edge (demo sites, applies directives)
+  docket import sites [--dry-run] FILE.csv|FILE.json   load customers and their hostnames (idempotent upsert)
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdBench(ctx, args, stdout, stderr)
 	case "edge-sim":
 		return cmdEdgeSim(ctx, args, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, args, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -145,6 +148,7 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		cases: cases.NewService(db, now),
 		users: users.NewService(db, en, now),
 	}
+	a.cases.SetDuplicateWindow(cfg.DuplicateWindow)
 	// Every instance enqueues deliveries with its decisions; serve also works them.
 	a.notifier, err = notify.New(notify.Config{
 		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon, RescueAfter: cfg.RescueAfter,
@@ -183,7 +187,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Limits: cfg.limits(a.db)}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,7 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 		{cases.Customer{Name: "J. Doe (free plan)", Plan: "free", ContactEmail: "jd1987@mail.example"}, []string{"secure-login-verify.example"}},
 		{cases.Customer{Name: "Kestrel Web Services", Plan: "enterprise", ContactEmail: "abuse@kestrel.example"}, []string{"files.kestrel.example", "kestrel.example"}},
 		{cases.Customer{Name: "Yardboard LLC", Plan: "free", ContactEmail: "admin@yardboard.example"}, []string{"yardboard.example", "www.yardboard.example", "media.yardboard.example"}},
+		{cases.Customer{Name: "Pillbox Trading (free plan)", Plan: "free", ContactEmail: "sales@cheap-pills-now.example"}, []string{"cheap-pills-now.example"}},
 	}
 	for _, c := range customers {
 		if _, _, err := cs.AddCustomer(ctx, actor, c.c, c.hosts...); err != nil {

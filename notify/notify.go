@@ -81,6 +81,9 @@ type Notifier struct {
 
 	wakeMu sync.Mutex
 	woken  map[string]time.Time // target → when its waiting deliveries were last woken
+
+	timersMu sync.Mutex
+	timers   map[string]Timer // by name (timers.go)
 }
 
 func driver(db *database.DB) riverdriver.Driver[*sql.Tx] {
@@ -110,12 +113,15 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}}
+	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &mailWorker{n: n}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &timerWorker{n: n}); err != nil {
 		return nil, err
 	}
 	n.river, err = river.NewClient(driver(db), &river.Config{

@@ -99,6 +99,27 @@ func Migrate(ctx context.Context, db *database.DB) error {
 	if err != nil {
 		return fmt.Errorf("river migrator: %w", err)
 	}
+	if db.Dialect != database.Postgres {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrations: %w", err)
+		}
+		return nil
+	}
+	// Instances starting together take turns: the first applies River's
+	// migrations while holding an advisory lock on a connection of its own,
+	// the others wait for it and find nothing to do. (One transaction around
+	// all of them cannot work: a River migration uses an enum value an
+	// earlier one adds.)
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const key = "hashtext('docket.river_migrate')"
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+key+")"); err != nil {
+		return fmt.Errorf("river migrations lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+key+")")
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}

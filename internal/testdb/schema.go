@@ -17,6 +17,16 @@ import (
 // later (such as stopping those processes) have run.
 func PostgresSchema(t testing.TB) (*database.DB, string) {
 	t.Helper()
+	db, dsn := PostgresEmptySchema(t)
+	if err := migrations.Up(context.Background(), db); err != nil {
+		t.Fatalf("migrate postgres: %v", err)
+	}
+	return db, dsn
+}
+
+// PostgresEmptySchema is PostgresSchema without the migrations.
+func PostgresEmptySchema(t testing.TB) (*database.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	admin, err := database.Open(ctx, PostgresURL())
 	if err != nil {
@@ -42,8 +52,5 @@ func PostgresSchema(t testing.TB) (*database.DB, string) {
 		_ = admin.W.Exec("DROP SCHEMA " + schema + " CASCADE").Error
 		admin.Close()
 	})
-	if err := migrations.Up(ctx, db); err != nil {
-		t.Fatalf("migrate postgres: %v", err)
-	}
 	return db, u.String()
 }

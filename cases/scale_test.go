@@ -135,3 +135,57 @@ func TestExpireLeases(t *testing.T) {
 		}
 	})
 }
+
+// The overdue sweep records an unratified emergency restriction past its
+// deadline once, and leaves ratified and in-time ones alone.
+func TestFlagOverdueEmergencies(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, clk := setup(t, db)
+		ctx := context.Background()
+		people := staff(t, db, 3)
+		senior := people[0]
+		emergency := func(cat cases.Category, url string) *cases.Decision {
+			t.Helper()
+			r, err := s.FileReport(ctx, report(cat, url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Claim(ctx, senior, r.CaseID); err != nil {
+				t.Fatal(err)
+			}
+			_, d, err := s.Decide(ctx, senior, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "Imminent threat", Explanation: "Restricted pending review.", Emergency: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		late := emergency(cases.Threat, "https://acme.example/t")
+		ratified := emergency(cases.CSAM, "https://acme.example/c")
+		for _, r := range []string{"legal", "leadership"} {
+			if _, err := s.SignOff(ctx, roles(people[map[string]int{"legal": 1, "leadership": 2}[r]], r), ratified.ID, r, "approve", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.FlagOverdueEmergencies(ctx); err != nil || n != 0 {
+			t.Fatalf("before the deadline: %d, %v", n, err)
+		}
+		clk.add(cases.EmergencyDeadline + time.Minute)
+		inTime := emergency(cases.Threat, "https://board.example.co.uk/t")
+		if n, err := s.FlagOverdueEmergencies(ctx); err != nil || n != 1 {
+			t.Fatalf("after the deadline: %d, %v", n, err)
+		}
+		if n, _ := s.FlagOverdueEmergencies(ctx); n != 0 {
+			t.Errorf("flagged again: %d", n)
+		}
+		var evs []audit.Event
+		db.R.Where("action = 'decision.signoff_overdue'").Find(&evs)
+		if len(evs) != 1 || evs[0].Actor != "system" || evs[0].ObjectID != strconv.FormatInt(late.CaseID, 10) {
+			t.Errorf("overdue events: %+v", evs)
+		}
+		var flagged []int64
+		db.R.Table("decisions").Where("overdue_flagged_at IS NOT NULL").Pluck("id", &flagged)
+		if !slices.Equal(flagged, []int64{late.ID}) {
+			t.Errorf("flagged decisions %v, want only %d (not ratified %d nor in-time %d)", flagged, late.ID, ratified.ID, inTime.ID)
+		}
+	})
+}

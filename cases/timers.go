@@ -87,3 +87,45 @@ func openStates() []State {
 	}
 	return out
 }
+
+// FlagOverdueEmergencies records each emergency restriction that passed its
+// sign-off deadline unratified, once: decisions.overdue_flagged_at and an
+// audit event decision.signoff_overdue by "system" on the case, at the time
+// the deadline was found passed (the banner on every page says so meanwhile).
+// It returns how many it flagged.
+func (s *Service) FlagOverdueEmergencies(ctx context.Context) (int, error) {
+	now := s.now().UTC()
+	due := "emergency = ? AND status = 'final' AND ratified_at IS NULL AND signoff_due_at < ? AND overdue_flagged_at IS NULL"
+	var ids []int64
+	err := s.db.R.WithContext(ctx).Model(&Decision{}).Where(due, true, now).
+		Order("signoff_due_at, id").Limit(sweepBatch).Pluck("id", &ids).Error
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		flagged := false
+		err := s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var d Decision
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where(due, true, now).Take(&d, id).Error; err != nil {
+				if errors.Is(err, gorm.ErrRecordNotFound) {
+					return nil // ratified, rejected or flagged meanwhile
+				}
+				return err
+			}
+			if err := tx.Model(&Decision{}).Where("id = ?", d.ID).Update("overdue_flagged_at", now).Error; err != nil {
+				return err
+			}
+			flagged = true
+			return audit.Record(tx, now, "system", "decision.signoff_overdue", "case", strconv.FormatInt(d.CaseID, 10),
+				map[string]any{"decision": d.ID, "signoff_due_at": d.SignoffDueAt.UTC().Format(time.RFC3339)})
+		})
+		if err != nil {
+			return n, err
+		}
+		if flagged {
+			n++
+		}
+	}
+	return n, nil
+}

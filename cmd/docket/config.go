@@ -65,7 +65,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	if err != nil {
 		timers = -1
 	}
-	fs.DurationVar(&c.TimerInterval, "timer-interval", timers, "how often background sweeps (lapsed claims) look for due work, on one instance of all (DOCKET_TIMER_INTERVAL)")
+	fs.DurationVar(&c.TimerInterval, "timer-interval", timers, "how often background sweeps (lapsed claims, overdue emergency sign-offs) look for due work, on one instance of all (DOCKET_TIMER_INTERVAL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")

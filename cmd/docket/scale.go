@@ -19,6 +19,7 @@ func (a *app) timers() []notify.Timer {
 	every := a.cfg.TimerInterval
 	return []notify.Timer{
 		{Name: "expire_leases", Every: every, Run: a.cases.ExpireLeases},
+		{Name: "flag_overdue_emergencies", Every: every, Run: a.cases.FlagOverdueEmergencies},
 	}
 }
 

@@ -235,13 +235,13 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 	waitUntil(t, 30*time.Second, "the lapsed claims to be released", func() bool {
 		var held int64
 		db.R.Table("cases").Where("id IN ? AND assignee_id IS NOT NULL", caseOf[:claimSites]).Count(&held)
-		db.R.Table("river_job").Select("COALESCE(MAX(id), 0)").Where("kind = 'timer'").Scan(&lastTimerJob)
+		db.R.Table("river_job").Select("COALESCE(MAX(id), 0)").Where("kind = 'timer' AND args->>'name' = 'expire_leases'").Scan(&lastTimerJob)
 		return held == 0
 	})
 	// Let two more ticks pass, in which a second runner would show itself.
 	waitUntil(t, 30*time.Second, "two more timer ticks", func() bool {
 		var n int64
-		db.R.Table("river_job").Where("kind = 'timer' AND id > ? AND state = 'completed'", lastTimerJob).Count(&n)
+		db.R.Table("river_job").Where("kind = 'timer' AND args->>'name' = 'expire_leases' AND id > ? AND state = 'completed'", lastTimerJob).Count(&n)
 		return n >= 2
 	})
 	var expired int64

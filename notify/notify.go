@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,6 +159,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		// A job a crashed instance left running is retried after this.
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		Logger:               log,
+		ID:                   clientID(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
@@ -264,4 +267,16 @@ func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	d = min(d, 50*time.Second)
 	jitter := time.Duration(float64(d) * (rand.Float64()*0.4 - 0.2))
 	return time.Now().Add(d + jitter)
+}
+
+// clientID names this process among the instances sharing the job queue (in
+// river_leader and river_job.attempted_by): host, process id and start time,
+// so an operator can tell which process is the leader.
+func clientID() string {
+	host, _ := os.Hostname()
+	host = strings.NewReplacer(".", "_", ":", "_").Replace(host)
+	if len(host) > 50 {
+		host = host[:50]
+	}
+	return fmt.Sprintf("%s_pid%d_%s", host, os.Getpid(), time.Now().UTC().Format("20060102T150405.000000"))
 }

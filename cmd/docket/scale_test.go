@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,12 +160,13 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 		"DOCKET_LOG_LEVEL=warn",
 	}
 	var bases [2]string
+	var procs [2]*exec.Cmd
 	var wg sync.WaitGroup
 	for i := range bases {
-		wg.Go(func() { bases[i] = serveProcess(t, fmt.Sprintf("docket-%d", i), env) })
+		wg.Go(func() { procs[i], bases[i] = serveProcess(t, fmt.Sprintf("docket-%d", i), env) })
 	}
 	wg.Wait()
-	if bases[0] == "" || bases[1] == "" {
+	if procs[0] == nil || procs[1] == nil {
 		t.FailNow()
 	}
 
@@ -361,11 +363,43 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 		t.Errorf("deliveries were worked by %v, want both instances", workers)
 	}
 	t.Logf("%d directives delivered once each, in order, by %d instances", len(seen), len(workers))
+
+	// The leader stops (a deploy); the other instance takes the timers over
+	// and releases the next lapsed claim, once.
+	var leader string
+	db.R.Table("river_leader").Select("leader_id").Scan(&leader)
+	stopped := slices.IndexFunc(procs[:], func(c *exec.Cmd) bool { return strings.Contains(leader, fmt.Sprintf("_pid%d_", c.Process.Pid)) })
+	if stopped < 0 {
+		t.Fatalf("the leader %q is neither instance", leader)
+	}
+	procs[stopped].Process.Signal(syscall.SIGTERM)
+	procs[stopped].Wait()
+	phase(fmt.Sprintf("leader (instance %d) stopped", stopped))
+	relapse := caseOf[0]
+	if _, err := cs.Claim(ctx, cases.Actor{UserID: reviewers[0].ID}, relapse); err != nil {
+		t.Fatal(err)
+	}
+	db.W.Exec("UPDATE cases SET claim_expires_at = ? WHERE id = ?", time.Now().Add(-time.Minute), relapse)
+	waitUntil(t, 60*time.Second, "the remaining instance to release the lapsed claim", func() bool {
+		var held int64
+		db.R.Table("cases").Where("id = ? AND assignee_id IS NOT NULL", relapse).Count(&held)
+		return held == 0
+	})
+	phase("the other instance took the timers over")
+	db.R.Table("river_leader").Select("leader_id").Scan(&leader)
+	if !strings.Contains(leader, fmt.Sprintf("_pid%d_", procs[1-stopped].Process.Pid)) {
+		t.Errorf("leader after the stop: %q", leader)
+	}
+	var releases int64
+	db.R.Table("audit_events").Where("action = 'case.lease_expired' AND object_id = ?", itoa(relapse)).Count(&releases)
+	if releases != 2 {
+		t.Errorf("case %d: %d lease releases, want 2 (one before the stop, one after)", relapse, releases)
+	}
 }
 
 // serveProcess starts `docket serve` (this test binary, re-entering main) and
 // returns its URL. Its log goes to a file printed if the test fails.
-func serveProcess(t *testing.T, name string, env []string) string {
+func serveProcess(t *testing.T, name string, env []string) (*exec.Cmd, string) {
 	t.Helper()
 	outbox := t.TempDir()
 	cmd := exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--outbox", outbox)
@@ -374,17 +408,17 @@ func serveProcess(t *testing.T, name string, env []string) string {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Error(err)
-		return ""
+		return nil, ""
 	}
 	cmd.Stderr = logFile
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Error(err)
-		return ""
+		return nil, ""
 	}
 	if err := cmd.Start(); err != nil {
 		t.Error(err)
-		return ""
+		return nil, ""
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -407,10 +441,10 @@ func serveProcess(t *testing.T, name string, env []string) string {
 	}()
 	select {
 	case u := <-found:
-		return u
+		return cmd, u
 	case <-time.After(60 * time.Second):
 		t.Errorf("%s did not start", name)
-		return ""
+		return nil, ""
 	}
 }
 

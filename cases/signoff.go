@@ -89,12 +89,24 @@ func (s *Service) queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Tim
 	if typ == "" {
 		return nil
 	}
-	hosts := d.HostnameList()
+	hosts := slices.Sorted(slices.Values(d.HostnameList()))
+	// Make sure every hostname has a row before locking: FOR UPDATE locks only
+	// rows that exist, so two first directives for one hostname (two cases of
+	// different categories, decided at once on two instances) would both read
+	// nothing and both take version 1. INSERT … DO NOTHING waits for a
+	// concurrent insert of the same hostname to commit; then the locking read
+	// sees its version. Sorted hostnames keep the lock order the same in every
+	// transaction, so two directives sharing hostnames cannot deadlock.
+	for _, h := range hosts {
+		if err := tx.Table("hostname_versions").Clauses(clause.OnConflict{DoNothing: true}).Create(map[string]any{"hostname": h, "version": 0}).Error; err != nil {
+			return err
+		}
+	}
 	var current []struct {
 		Hostname string
 		Version  int64
 	}
-	if err := tx.Table("hostname_versions").Clauses(clause.Locking{Strength: "UPDATE"}).Where("hostname IN ?", hosts).Scan(&current).Error; err != nil {
+	if err := tx.Table("hostname_versions").Clauses(clause.Locking{Strength: "UPDATE"}).Where("hostname IN ?", hosts).Order("hostname").Scan(&current).Error; err != nil {
 		return err
 	}
 	var v int64

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/dockethq/docket/internal/database"
 )
@@ -32,7 +33,18 @@ func Provider(db *database.DB) (*goose.Provider, error) {
 	if db.Dialect == database.Postgres {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, db.SQL(), FS(db.Dialect))
+	var opts []goose.ProviderOption
+	if db.Dialect == database.Postgres {
+		// Instances started together (a rolling deploy, a scaled-out set)
+		// each migrate at start: an advisory lock lets one apply and the
+		// others find the schema up to date.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300)) // try every second for five minutes
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.SQL(), FS(db.Dialect), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

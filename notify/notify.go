@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +83,9 @@ type Notifier struct {
 
 	wakeMu sync.Mutex
 	woken  map[string]time.Time // target → when its waiting deliveries were last woken
+
+	timersMu sync.Mutex
+	timers   map[string]Timer // by name (timers.go)
 }
 
 func driver(db *database.DB) riverdriver.Driver[*sql.Tx] {
@@ -96,6 +101,27 @@ func Migrate(ctx context.Context, db *database.DB) error {
 	if err != nil {
 		return fmt.Errorf("river migrator: %w", err)
 	}
+	if db.Dialect != database.Postgres {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrations: %w", err)
+		}
+		return nil
+	}
+	// Instances starting together take turns: the first applies River's
+	// migrations while holding an advisory lock on a connection of its own,
+	// the others wait for it and find nothing to do. (One transaction around
+	// all of them cannot work: a River migration uses an enum value an
+	// earlier one adds.)
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const key = "hashtext('docket.river_migrate')"
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+key+")"); err != nil {
+		return fmt.Errorf("river migrations lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+key+")")
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
@@ -110,12 +136,15 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}}
+	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &mailWorker{n: n}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &timerWorker{n: n}); err != nil {
 		return nil, err
 	}
 	n.river, err = river.NewClient(driver(db), &river.Config{
@@ -130,6 +159,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		// A job a crashed instance left running is retried after this.
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		Logger:               log,
+		ID:                   clientID(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
@@ -237,4 +267,16 @@ func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	d = min(d, 50*time.Second)
 	jitter := time.Duration(float64(d) * (rand.Float64()*0.4 - 0.2))
 	return time.Now().Add(d + jitter)
+}
+
+// clientID names this process among the instances sharing the job queue (in
+// river_leader and river_job.attempted_by): host, process id and start time,
+// so an operator can tell which process is the leader.
+func clientID() string {
+	host, _ := os.Hostname()
+	host = strings.NewReplacer(".", "_", ":", "_").Replace(host)
+	if len(host) > 50 {
+		host = host[:50]
+	}
+	return fmt.Sprintf("%s_pid%d_%s", host, os.Getpid(), time.Now().UTC().Format("20060102T150405.000000"))
 }

@@ -5,11 +5,14 @@
 package policy
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -46,9 +49,14 @@ func ValidRole(r string) bool { return slices.Contains(Roles, r) }
 // Subject is the casbin subject for a user id.
 func Subject(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
 
-// Enforcer wraps a synced casbin enforcer backed by casbin_rule.
+// Enforcer wraps a synced casbin enforcer backed by casbin_rule. The rules are
+// cached in memory; version is the policy_version counter (migration 00025,
+// bumped by a trigger on every casbin_rule change) the cache was loaded at,
+// which Watch compares to notice changes made by other instances.
 type Enforcer struct {
-	e *casbin.SyncedEnforcer
+	e       *casbin.SyncedEnforcer
+	db      *database.DB
+	version atomic.Int64
 }
 
 // NewEnforcer loads the model and the policy rows from db.
@@ -65,11 +73,18 @@ func NewEnforcer(db *database.DB) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy adapter: %w", err)
 	}
+	en := &Enforcer{db: db}
+	v, err := en.storedVersion(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("policy version: %w", err)
+	}
 	e, err := casbin.NewSyncedEnforcer(m, a)
 	if err != nil {
 		return nil, fmt.Errorf("policy enforcer: %w", err)
 	}
-	return &Enforcer{e: e}, nil
+	en.e = e
+	en.version.Store(v)
+	return en, nil
 }
 
 // Allowed reports whether subject may perform act (an HTTP method) on obj (a route pattern).
@@ -79,7 +94,61 @@ func (en *Enforcer) Allowed(subject, obj, act string) (bool, error) {
 
 // Reload re-reads the policy rows, after a change made through SetUserRoles or by
 // another instance.
-func (en *Enforcer) Reload() error { return en.e.LoadPolicy() }
+func (en *Enforcer) Reload() error {
+	// The counter is read before the rules: a change committing in between
+	// moves it past what is stored here, and the next check reloads again.
+	v, err := en.storedVersion(context.Background())
+	if err != nil {
+		return err
+	}
+	if err := en.e.LoadPolicy(); err != nil {
+		return err
+	}
+	en.version.Store(v)
+	return nil
+}
+
+func (en *Enforcer) storedVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := en.db.R.WithContext(ctx).Table("policy_version").Select("version").Where("id = 1").Scan(&v).Error
+	return v, err
+}
+
+// Watch keeps the cache in step with the database until ctx ends: every
+// interval it reads policy_version and reloads the rules when it moved, so a
+// role granted or a rule edited on one instance (or by `docket user add`)
+// holds on every instance within one interval. A one-row read by primary key
+// every few seconds costs nothing, needs no connection of its own, and cannot
+// miss a change the way a notification sent while a listener reconnects can.
+func (en *Enforcer) Watch(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := en.storedVersion(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("policy version check", "err", err)
+			}
+			continue
+		}
+		if v == en.version.Load() {
+			continue
+		}
+		if err := en.Reload(); err != nil {
+			log.Warn("policy reload", "err", err)
+			continue
+		}
+		log.Debug("policy reloaded", "version", en.version.Load())
+	}
+}
+
+// Version is the policy_version the cached rules were loaded at.
+func (en *Enforcer) Version() int64 { return en.version.Load() }
 
 // RolesOf returns the roles granted directly to a user.
 func (en *Enforcer) RolesOf(userID int64) []string {

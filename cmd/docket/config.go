@@ -31,6 +31,7 @@ type config struct {
 	NATSURL         string
 	DeliveryHorizon time.Duration
 	RescueAfter     time.Duration
+	TimerInterval   time.Duration // how often background sweeps look for due work
 
 	SMTPURL  string // notices by SMTP; empty: .eml files in Outbox
 	MailFrom string
@@ -68,6 +69,11 @@ func (c *config) bind(fs *flag.FlagSet) {
 		rescue = -1
 	}
 	fs.DurationVar(&c.RescueAfter, "delivery-rescue-after", rescue, "retry a delivery left running by a crashed instance after this long (DOCKET_DELIVERY_RESCUE_AFTER)")
+	timers, err := time.ParseDuration(env("DOCKET_TIMER_INTERVAL", "1m"))
+	if err != nil {
+		timers = -1
+	}
+	fs.DurationVar(&c.TimerInterval, "timer-interval", timers, "how often background sweeps (lapsed claims, overdue emergency sign-offs) look for due work, on one instance of all (DOCKET_TIMER_INTERVAL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
@@ -106,6 +112,9 @@ func (c *config) validate() error {
 	}
 	if c.RescueAfter <= 0 {
 		return fmt.Errorf("DOCKET_DELIVERY_RESCUE_AFTER / --delivery-rescue-after: give a positive duration such as 1m")
+	}
+	if c.TimerInterval < time.Second {
+		return fmt.Errorf("DOCKET_TIMER_INTERVAL / --timer-interval: give a duration of a second or more, such as 1m")
 	}
 	if c.DeliveryHorizon <= 0 {
 		return fmt.Errorf("DOCKET_DELIVERY_HORIZON / --delivery-horizon: give a positive duration such as 24h")

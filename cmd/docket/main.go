@@ -191,6 +191,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := a.startScaleOut(ctx); err != nil {
+		return err
+	}
 	if err := a.notifier.Start(ctx); err != nil {
 		return fmt.Errorf("start deliveries: %w", err)
 	}

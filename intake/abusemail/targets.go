@@ -66,7 +66,9 @@ func (t *targets) add(v, typ string) {
 
 var hostRE = regexp.MustCompile(`^([a-z0-9_]([a-z0-9_-]{0,62})?\.)+[a-z0-9-]{2,63}\.?$|^xn--`)
 
-func isHostname(s string) bool { return len(s) <= 253 && strings.Contains(s, ".") && hostRE.MatchString(s) }
+func isHostname(s string) bool {
+	return len(s) <= 253 && strings.Contains(s, ".") && hostRE.MatchString(s)
+}
 
 // urlsIn finds http(s) URLs in free text (the reported message's body).
 var urlRE = regexp.MustCompile(`https?://[^\s<>"'()\[\]{}]+`)

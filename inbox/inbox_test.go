@@ -131,8 +131,8 @@ func TestSamplesBecomeReports(t *testing.T) {
 				email: "abusedesk@example.com", inDesc: "Observed: 2005-03-08T18:00:00Z."},
 			"arf-abuseio-aol-fbl-v0.1.eml": {status: inbox.StatusFiled, category: cases.Spam, url: "http://server.domain5.tld/", email: "scomp@aol.net",
 				inDesc: "Reported-Domain: server.domain5.tld"},
-			"arf-rfc5965-B1-minimal.eml":              {status: inbox.StatusParsed, reason: "names no URL or hostname"},
-			"arf-rfc6591-authfailure-dkim.eml":        {status: inbox.StatusParsed, reason: "authentication-failure"},
+			"arf-rfc5965-B1-minimal.eml":               {status: inbox.StatusParsed, reason: "names no URL or hostname"},
+			"arf-rfc6591-authfailure-dkim.eml":         {status: inbox.StatusParsed, reason: "authentication-failure"},
 			"xarf-v0.2-abuseio-blocklistde-regbot.eml": {status: inbox.StatusParsed, reason: "names only an IP address (10.0.2.150)"},
 		} {
 			raw := sample(t, file)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/users"
@@ -41,6 +42,9 @@ type Config struct {
 	SessionIdle     time.Duration
 	// Replay re-queues a dead-lettered delivery (the notify package's).
 	Replay func(ctx context.Context, deliveryID int64) error
+	// Inbox is email intake's unparsed-mail queue; nil builds one on the
+	// server's own database and cases service.
+	Inbox *inbox.Service
 }
 
 // Server is the HTTP side of Docket.
@@ -56,6 +60,7 @@ type Server struct {
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
+	inbox    *inbox.Service
 }
 
 // New builds the server and registers every route.
@@ -88,6 +93,10 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}
 
 	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
+	s.inbox = cfg.Inbox
+	if s.inbox == nil {
+		s.inbox = inbox.NewService(db, cs, now)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -192,6 +201,7 @@ func (s *Server) routes() {
 	e.GET("/admin/flaggers", s.adminFlaggers)
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
+	s.routesMail()
 }
 
 // Handler returns the server as an http.Handler.

@@ -4,6 +4,7 @@
 //	docket migrate up|down|status  manage the schema
 //	docket user add                create a staff user with roles
 //	docket seed-demo               load the demo data set
+//	docket ingest-mail             read abuse mail from stdin, a Maildir or an mbox
 //
 // Every flag has an environment fallback; `docket <command> -h` lists them.
 package main
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/migrations"
@@ -40,6 +42,7 @@ Usage:
   docket seed-demo                     load the demo data set
   docket bench [--cases N --reports N] load a large data set (if empty) and time the pages over HTTP
   docket edge-sim --secret whsec_… [--listen A --nats-url U]   run the reference edge (demo sites, applies directives)
+  docket ingest-mail [--maildir DIR | --mbox FILE]   read abuse mail (ARF, X-ARF) from stdin, a Maildir or an mbox
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -78,6 +81,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdBench(ctx, args, stdout, stderr)
 	case "edge-sim":
 		return cmdEdgeSim(ctx, args, stdout, stderr)
+	case "ingest-mail":
+		return cmdIngestMail(ctx, args, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -183,7 +188,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	in := inbox.NewService(a.db, a.cases, time.Now)
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Inbox: in}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}
@@ -198,6 +204,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			a.log.Warn("stop deliveries", "err", err)
 		}
 	}()
+	if cfg.SMTPListen != "" {
+		l, err := in.ListenSMTP(inbox.SMTPConfig{Addr: cfg.SMTPListen, Domain: baseHost(cfg.BaseURL), Recipients: cfg.smtpRecipients()}, a.log)
+		if err != nil {
+			return err
+		}
+		smtpDone := make(chan struct{})
+		go func() {
+			defer close(smtpDone)
+			if err := l.Serve(ctx); err != nil {
+				a.log.Error("smtp listener", "err", err)
+			}
+		}()
+		defer func() { <-smtpDone }() // sessions in progress commit or refuse before exit
+		a.log.Info("receiving abuse mail by SMTP", "listen", l.Addr())
+	}
 	return srv.Serve(ctx, cfg.Listen, func(addr string) {
 		if cfg.baseURLDerived {
 			cfg.BaseURL = "http://" + addr // the real port, when --listen asked for :0

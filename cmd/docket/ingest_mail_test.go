@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/emersion/go-maildir"
 	"github.com/emersion/go-mbox"
+	"github.com/emersion/go-smtp"
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/inbox"
@@ -191,4 +193,112 @@ func TestIngestMbox(t *testing.T) {
 			t.Errorf("%d email reports, want 3", reports)
 		}
 	})
+}
+
+func TestSMTPConfigErrors(t *testing.T) {
+	for env, tc := range map[string][2]string{
+		"DOCKET_SMTP_LISTEN":     {"2525", "not host:port"},
+		"DOCKET_SMTP_RECIPIENTS": {"abuse@example.net, @bad domain", "not an address"},
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "d.db"))
+			t.Setenv(env, tc[0])
+			if _, err := docket(t, "", "migrate", "status"); err == nil || !strings.Contains(err.Error(), env) || !strings.Contains(err.Error(), tc[1]) {
+				t.Fatalf("err = %v, want %s and %q", err, env, tc[1])
+			}
+		})
+	}
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "ok.db"))
+	t.Setenv("DOCKET_SMTP_RECIPIENTS", "abuse@example.net,@abuse.example.org")
+	if _, err := docket(t, "", "migrate", "status"); err != nil {
+		t.Fatalf("good recipients refused: %v", err)
+	}
+}
+
+// serve --smtp-listen receives mail by SMTP: a message sent to the address it
+// prints is in the database once the server has answered.
+func TestServeSMTP(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(sharedMailDir(t), "xarf-abuseio-netcraft-fraud-phishing-uri.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "smtp.db")
+	t.Setenv("DOCKET_DATABASE_URL", dbPath)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--smtp-listen", "127.0.0.1:0"}, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	var addr string
+	lines := bufio.NewScanner(pr)
+	for addr == "" && lines.Scan() {
+		addr, _ = strings.CutPrefix(lines.Text(), "Receiving abuse mail by SMTP at ")
+		if addr == lines.Text() {
+			addr = ""
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no SMTP banner (%v)", <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	c, err := smtpDial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c(raw); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	db, err := database.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	db.R.Table("inbound_mail").Select("status").Where("source = 'smtp'").Scan(&status)
+	db.Close()
+	if status != inbox.StatusFiled {
+		t.Errorf("status %q after SMTP delivery, want filed", status)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// smtpDial returns a function that delivers one message to addr in plain text.
+func smtpDial(addr string) (func(raw []byte) error, error) {
+	return func(raw []byte) error {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := c.Hello("relay.test"); err != nil {
+			return err
+		}
+		if err := c.Mail("takedown@netcraft.com", nil); err != nil {
+			return err
+		}
+		if err := c.Rcpt("abuse@docket.example", nil); err != nil {
+			return err
+		}
+		w, err := c.Data()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(raw); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		return c.Quit()
+	}, nil
 }

@@ -204,20 +204,24 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			a.log.Warn("stop deliveries", "err", err)
 		}
 	}()
+	smtpAddr := ""
 	if cfg.SMTPListen != "" {
 		l, err := in.ListenSMTP(inbox.SMTPConfig{Addr: cfg.SMTPListen, Domain: baseHost(cfg.BaseURL), Recipients: cfg.smtpRecipients()}, a.log)
 		if err != nil {
 			return err
 		}
+		smtpCtx, stopSMTP := context.WithCancel(ctx)
 		smtpDone := make(chan struct{})
 		go func() {
 			defer close(smtpDone)
-			if err := l.Serve(ctx); err != nil {
+			if err := l.Serve(smtpCtx); err != nil {
 				a.log.Error("smtp listener", "err", err)
 			}
 		}()
-		defer func() { <-smtpDone }() // sessions in progress commit or refuse before exit
-		a.log.Info("receiving abuse mail by SMTP", "listen", l.Addr())
+		// Sessions in progress commit or refuse before the database closes.
+		defer func() { stopSMTP(); <-smtpDone }()
+		smtpAddr = l.Addr()
+		a.log.Info("receiving abuse mail by SMTP", "listen", smtpAddr)
 	}
 	return srv.Serve(ctx, cfg.Listen, func(addr string) {
 		if cfg.baseURLDerived {
@@ -225,6 +229,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		a.log.Info("docket is serving", "url", cfg.BaseURL, "listen", addr, "database", string(a.db.Dialect), "started_in", time.Since(start).Round(time.Millisecond).String())
 		fmt.Fprintf(stdout, "\nDocket is running at %s\n", cfg.BaseURL)
+		if smtpAddr != "" {
+			fmt.Fprintf(stdout, "Receiving abuse mail by SMTP at %s\n", smtpAddr)
+		}
 		if withDemo {
 			printDemoAccounts(stdout)
 		}

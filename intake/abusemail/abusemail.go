@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -130,7 +131,19 @@ func Parse(raw []byte) (*Message, error) {
 	m.Date = parseTime(h.Get("Date"))
 
 	p := &walker{}
-	if err := p.walk(e, 0); err != nil {
+	err = p.walk(e, 0)
+	if err != nil || p.empty() {
+		// Senders get the boundary wrong (a multipart header naming one
+		// boundary, parts separated by another): read the parts by the
+		// boundary they use.
+		if e2 := reboundary(raw, e); e2 != nil {
+			p2 := &walker{repaired: true}
+			if err2 := p2.walk(e2, 0); err2 == nil && !p2.empty() {
+				p, err = p2, nil
+			}
+		}
+	}
+	if err != nil {
 		return m, err
 	}
 	switch {
@@ -183,7 +196,7 @@ func readEntity(r []byte) (*message.Entity, error) {
 func cleanHeader(raw []byte) []byte {
 	end := headerEnd(raw)
 	head := raw[:end]
-	if !bytes.Contains(head, []byte("\nFrom ")) && !bytes.HasPrefix(head, []byte("From ")) {
+	if !bytes.Contains(head, []byte("From ")) {
 		return raw
 	}
 	var out bytes.Buffer
@@ -194,7 +207,7 @@ func cleanHeader(raw []byte) []byte {
 			line = head[:i+1]
 		}
 		head = head[len(line):]
-		if bytes.HasPrefix(line, []byte("From ")) {
+		if bytes.HasPrefix(line, []byte("From ")) || bytes.HasPrefix(line, []byte(">From ")) {
 			continue
 		}
 		out.Write(line)
@@ -234,6 +247,38 @@ type walker struct {
 	original []byte   // message/rfc822 (or text/rfc822-headers) after the feedback report
 	yaml     []byte   // the X-ARF report part
 	json     [][]byte // XARF JSON parts
+	yamlName string   // the X-ARF part's file name
+	repaired bool     // the parts were read by a boundary the header did not name
+}
+
+func (w *walker) empty() bool {
+	return w.feedback == nil && w.yaml == nil && len(w.json) == 0 && len(w.texts) == 0
+}
+
+// boundaryRE finds the first boundary line of a multipart body.
+var boundaryRE = regexp.MustCompile(`(?m)^--([^\s]{1,70})\r?$`)
+
+// reboundary re-reads a multipart message whose parts use another boundary
+// than its Content-Type names; nil when it is not that case.
+func reboundary(raw []byte, e *message.Entity) *message.Entity {
+	mt, params, _ := e.Header.ContentType()
+	if !strings.HasPrefix(mt, "multipart/") {
+		return nil
+	}
+	raw = cleanHeader(raw)
+	body := raw[headerEnd(raw):]
+	found := boundaryRE.FindSubmatch(body[:min(len(body), 1<<20)])
+	if found == nil || string(found[1]) == params["boundary"] {
+		return nil
+	}
+	h := e.Header.Copy()
+	if params == nil {
+		params = map[string]string{} // a Content-Type whose parameters do not parse
+	}
+	params["boundary"] = string(found[1])
+	h.SetContentType(mt, params)
+	e2, _ := message.New(h, bytes.NewReader(bytes.TrimLeft(body, "\r\n")))
+	return e2
 }
 
 func (w *walker) walk(e *message.Entity, depth int) error {
@@ -287,7 +332,7 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 		w.json = append(w.json, body)
 	case strings.HasPrefix(mt, "text/"):
 		if w.yaml == nil && looksLikeXARF(body) {
-			w.yaml = body
+			w.yaml, w.yamlName = body, p.filename
 			return nil
 		}
 		if mt == "text/plain" && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) && bytes.Contains(body, []byte("xarf_version")) {
@@ -303,7 +348,12 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 // fields every X-ARF schema requires.
 func looksLikeXARF(b []byte) bool {
 	s := string(b[:min(len(b), 4096)])
-	return strings.Contains(s, "Report-Type:") && strings.Contains(s, "Source:") && (strings.Contains(s, "Category:") || strings.Contains(s, "Reported-From:"))
+	if strings.Contains(s, "Report-Type:") && strings.Contains(s, "Source:") && (strings.Contains(s, "Category:") || strings.Contains(s, "Reported-From:")) {
+		return true
+	}
+	// The looser YAML some senders attach "X-ARF style" (cyscon's
+	// MALWARE-report.txt: uri, domain, ip, signature in lower case).
+	return strings.HasPrefix(strings.TrimSpace(s), "---") && (strings.Contains(s, "\nuri:") || strings.Contains(s, "\nurl:"))
 }
 
 // humanText is the first text/plain part: the sender's explanation.

@@ -118,9 +118,16 @@ func (w *walker) xarf(m *Message) (Report, error) {
 	get := func(k string) string { return clean(f[strings.ToLower(k)], 500) }
 	category, typ := get("Category"), get("Report-Type")
 	if typ == "" && category == "" {
+		// The looser style names the kind in the file name and a signature.
+		typ = strings.TrimSuffix(strings.TrimSuffix(w.yamlName, ".txt"), "-report")
+		if typ == "" {
+			typ = strings.ToLower(get("Signature"))
+		}
+	}
+	if typ == "" && category == "" {
 		return Report{}, fail(nil, "The X-ARF report part has neither Category nor Report-Type.")
 	}
-	r := Report{Format: FormatXARF, Type: strings.ToLower(strings.Trim(category+"/"+typ, "/")), Category: categoryFor(typ, category), Reference: get("Report-ID")}
+	r := Report{Format: FormatXARF, Type: strings.ToLower(strings.Trim(category+"/"+typ, "/")), Category: categoryFor(typ, category, get("Signature")), Reference: get("Report-ID")}
 	r.ReporterName, r.ReporterEmail = m.FromName, m.FromEmail
 	if a, err := mail.ParseAddress(get("Reported-From")); err == nil {
 		r.ReporterEmail = strings.ToLower(a.Address)
@@ -134,11 +141,20 @@ func (w *walker) xarf(m *Message) (Report, error) {
 	var t targets
 	st := strings.ToLower(get("Source-Type"))
 	t.add(get("Source"), st)
+	t.add(get("Uri"), "uri")
+	t.add(get("Url"), "uri")
 	t.add(get("Download-Link"), "uri")
 	t.add(get("Domain"), "domain")
+	t.add(get("Ip"), "ip")
 	r.URLs, r.Domains, r.IPs = t.urls, t.domains, t.ips
 	r.Time = parseTime(get("Date"))
+	if r.Time.IsZero() {
+		r.Time = parseTime(get("First_seen"))
+	}
 	summary := []string{fmt.Sprintf("X-ARF report (Category: %s, Report-Type: %s) from %s.", orDash(category), orDash(typ), who(r.ReporterName, r.ReporterEmail))}
+	if w.repaired {
+		summary = append(summary, "The message's MIME boundary did not match its parts; Docket read the parts by the boundary they use.")
+	}
 	keys := make([]string, 0, len(f))
 	for k := range f {
 		keys = append(keys, k)
@@ -205,8 +221,10 @@ func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC()
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
 	}
 	if t, err := mail.ParseDate(s); err == nil {
 		// Go reads an unknown zone name as UTC; RFC 5322 §4.3 gives the

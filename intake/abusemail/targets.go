@@ -73,9 +73,20 @@ func isHostname(s string) bool {
 // urlsIn finds http(s) URLs in free text (the reported message's body).
 var urlRE = regexp.MustCompile(`https?://[^\s<>"'()\[\]{}]+`)
 
+// One URL per host: a spam message links its site many times over.
 func (t *targets) scan(text string, limit int) {
-	for _, u := range urlRE.FindAllString(text, limit) {
-		t.add(strings.TrimRight(u, ".,;:!?"), "")
+	hosts := map[string]bool{}
+	for _, u := range urlRE.FindAllString(text, 200) {
+		u = strings.TrimRight(u, ".,;:!?")
+		p, err := url.Parse(u)
+		if err != nil || hosts[strings.ToLower(p.Hostname())] {
+			continue
+		}
+		if len(hosts) >= limit {
+			return
+		}
+		hosts[strings.ToLower(p.Hostname())] = true
+		t.add(u, "")
 	}
 }
 

@@ -63,6 +63,7 @@ type Mail struct {
 	Raw          []byte
 	Status       string
 	Reason       string
+	Restricted   bool // about csam: only for those who may read the restricted queue
 	HandledBy    *int64
 	HandledAt    *time.Time
 }
@@ -132,6 +133,11 @@ func (s *Service) Ingest(ctx context.Context, raw []byte, src Source) (*Result, 
 	}
 	if msg != nil {
 		m.FromName, m.FromEmail, m.Subject, m.MessageID, m.Format = msg.FromName, clip(msg.FromEmail, 320), msg.Subject, msg.MessageID, msg.Format
+		for _, r := range msg.Reports {
+			if r.Category == cases.CSAM {
+				m.Restricted = true
+			}
+		}
 	}
 	err := s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(m).Error; err != nil {
@@ -177,7 +183,7 @@ func (s *Service) Ingest(ctx context.Context, raw []byte, src Source) (*Result, 
 		status = StatusParsed
 	}
 	reason := strings.Join(skipped, " ")
-	if err := s.settle(ctx, m, status, reason, filed, nil, "system:mail", "mail.ingested"); err != nil {
+	if err := s.settle(ctx, m, status, reason, filed, nil, "system:mail", "mail.ingested", false); err != nil {
 		return nil, err
 	}
 	for _, r := range filed {
@@ -270,12 +276,15 @@ func description(m *Mail, r *abusemail.Report) string {
 
 // settle records the outcome of a message in one transaction: status,
 // reason, the reports it produced, the audit event.
-func (s *Service) settle(ctx context.Context, m *Mail, status, reason string, filed []*cases.Report, by *int64, actor, action string) error {
+func (s *Service) settle(ctx context.Context, m *Mail, status, reason string, filed []*cases.Report, by *int64, actor, action string, restrict bool) error {
 	now := s.now().UTC()
 	return s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		upd := map[string]any{"status": status, "reason": clip(reason, 4000)}
 		if by != nil {
 			upd["handled_by"], upd["handled_at"] = *by, now
+		}
+		if restrict {
+			upd["restricted"] = true
 		}
 		// Conditional on the status the caller saw: of a reviewer filing and
 		// another dismissing at once, one wins and the other is told.

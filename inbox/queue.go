@@ -21,8 +21,12 @@ var ErrNotFound = errs.E(errs.NotFound, "There is no such message.")
 
 // List returns messages without their raw bytes, newest first: those waiting
 // for a human when status is empty, else those in status (or all for "all").
-func (s *Service) List(ctx context.Context, status string, limit int) ([]Mail, error) {
+// Restricted (csam) messages only when seeRestricted.
+func (s *Service) List(ctx context.Context, status string, limit int, seeRestricted bool) ([]Mail, error) {
 	q := s.db.R.WithContext(ctx).Omit("raw").Order("received_at DESC, id DESC").Limit(limit)
+	if !seeRestricted {
+		q = q.Where("restricted = ?", false)
+	}
 	switch {
 	case status == "":
 		q = q.Where("status IN ?", QueueStatuses)
@@ -37,9 +41,13 @@ func (s *Service) List(ctx context.Context, status string, limit int) ([]Mail, e
 }
 
 // Waiting counts the messages waiting for a human (the rail's badge).
-func (s *Service) Waiting(ctx context.Context) (int64, error) {
+func (s *Service) Waiting(ctx context.Context, seeRestricted bool) (int64, error) {
 	var n int64
-	err := s.db.R.WithContext(ctx).Model(&Mail{}).Where("status IN ?", QueueStatuses).Count(&n).Error
+	q := s.db.R.WithContext(ctx).Model(&Mail{}).Where("status IN ?", QueueStatuses)
+	if !seeRestricted {
+		q = q.Where("restricted = ?", false)
+	}
+	err := q.Count(&n).Error
 	return n, err
 }
 
@@ -60,12 +68,13 @@ type View struct {
 	Events  []audit.Event
 }
 
-// Get returns a message whole.
-func (s *Service) Get(ctx context.Context, id int64) (*View, error) {
+// Get returns a message whole. A restricted message the viewer may not see
+// is not found, like a csam case.
+func (s *Service) Get(ctx context.Context, id int64, seeRestricted bool) (*View, error) {
 	db := s.db.R.WithContext(ctx)
 	var v View
 	err := db.Take(&v.Mail, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && v.Mail.Restricted && !seeRestricted) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
@@ -86,6 +95,8 @@ func (s *Service) Get(ctx context.Context, id int64) (*View, error) {
 // Actor is the reviewer handling a message.
 type Actor struct {
 	UserID int64
+	// SeeRestricted: the reviewer may read the restricted (csam) queue.
+	SeeRestricted bool
 }
 
 func (a Actor) subject() string { return "user:" + strconv.FormatInt(a.UserID, 10) }
@@ -101,7 +112,7 @@ type Filing struct {
 // URL they chose, the message's sender as the network reporter. The message
 // is then filed; the report goes through FileReport like any other.
 func (s *Service) File(ctx context.Context, a Actor, id int64, f Filing) (*cases.Report, error) {
-	m, err := s.head(ctx, id)
+	m, err := s.head(ctx, id, a.SeeRestricted)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +133,7 @@ func (s *Service) File(ctx context.Context, a Actor, id int64, f Filing) (*cases
 	}
 	by := a.UserID
 	reason := "Filed by a reviewer as " + string(f.Category) + " on " + rep.URL + "."
-	if err := s.settle(ctx, m, StatusFiled, reason, []*cases.Report{rep}, &by, a.subject(), "mail.filed"); err != nil {
+	if err := s.settle(ctx, m, StatusFiled, reason, []*cases.Report{rep}, &by, a.subject(), "mail.filed", f.Category == cases.CSAM); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -141,7 +152,7 @@ func (s *Service) Dismiss(ctx context.Context, a Actor, id int64, reason string)
 	case utf8.RuneCountInString(reason) > MaxDismissReason || !utf8.ValidString(reason):
 		return errs.Fields(map[string]string{"reason": "Keep the reason under 2,000 characters of plain text."})
 	}
-	m, err := s.head(ctx, id)
+	m, err := s.head(ctx, id, a.SeeRestricted)
 	if err != nil {
 		return err
 	}
@@ -149,14 +160,14 @@ func (s *Service) Dismiss(ctx context.Context, a Actor, id int64, reason string)
 		return errs.E(errs.Conflict, "This message is %s; only waiting messages can be dismissed.", m.Status)
 	}
 	by := a.UserID
-	return s.settle(ctx, m, StatusDismissed, "Dismissed: "+reason, nil, &by, a.subject(), "mail.dismissed")
+	return s.settle(ctx, m, StatusDismissed, "Dismissed: "+reason, nil, &by, a.subject(), "mail.dismissed", false)
 }
 
 // head reads a message without its raw bytes.
-func (s *Service) head(ctx context.Context, id int64) (*Mail, error) {
+func (s *Service) head(ctx context.Context, id int64, seeRestricted bool) (*Mail, error) {
 	var m Mail
 	err := s.db.W.WithContext(ctx).Omit("raw").Take(&m, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && m.Restricted && !seeRestricted) {
 		return nil, ErrNotFound
 	}
 	return &m, err

@@ -32,7 +32,7 @@ type mailQueuePage struct {
 
 func (s *Server) mailQueue(c echo.Context) error {
 	status := c.QueryParam("status")
-	ms, err := s.inbox.List(c.Request().Context(), status, 200)
+	ms, err := s.inbox.List(c.Request().Context(), status, 200, s.seeRestricted(c))
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ type mailMessagePage struct {
 }
 
 func (s *Server) mailPage(c echo.Context, id int64) (*mailMessagePage, error) {
-	v, err := s.inbox.Get(c.Request().Context(), id)
+	v, err := s.inbox.Get(c.Request().Context(), id, s.seeRestricted(c))
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,12 @@ func (s *Server) mailDismiss(c echo.Context) error {
 
 func (s *Server) mailActor(c echo.Context) inbox.Actor {
 	if u := currentUser(c); u != nil {
-		return inbox.Actor{UserID: u.ID}
+		return inbox.Actor{UserID: u.ID, SeeRestricted: s.seeRestricted(c)}
 	}
 	return inbox.Actor{}
+}
+
+// seeRestricted: mail about csam is for those who may read the restricted queue.
+func (s *Server) seeRestricted(c echo.Context) bool {
+	return s.can(c, "queue/"+cases.QueueRestricted, "read")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/dockethq/docket/inbox"
+	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
 )
@@ -134,5 +135,33 @@ func TestUnparsedMailPages(t *testing.T) {
 				t.Errorf("bad filter: %d", r.StatusCode)
 			}
 		})
+	}
+}
+
+// Mail about csam is hidden from everyone who may not read the restricted
+// queue, as csam cases are: not listed, not counted, 404.
+func TestRestrictedMailPages(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	in := inbox.NewService(e.db, e.cases, time.Now)
+	raw := "From: Hotline <reports@hotline.example>\r\nSubject: CSAM-MAIL-MARKER\r\nMIME-Version: 1.0\r\nContent-Type: application/json\r\n\r\n" +
+		`{"xarf_version":"4.0.0","report_id":"r1","category":"content","type":"csam","source_identifier":"203.0.113.9","reporter":{"org":"Hotline","contact":"reports@hotline.example"}}` + "\r\n"
+	res, err := in.Ingest(context.Background(), []byte(raw), inbox.Source{Channel: "smtp"})
+	if err != nil || !res.Mail.Restricted || res.Mail.Status != inbox.StatusParsed {
+		t.Fatalf("ingest: %v %+v", err, res.Mail)
+	}
+	for _, role := range []string{policy.Reviewer, policy.SeniorReviewer, policy.Legal, policy.Auditor} {
+		c := e.login(role)
+		page := c.get("/mail/" + itoa(res.Mail.ID))
+		list := c.get("/mail?status=all")
+		want := role == policy.Legal
+		if (page.StatusCode == http.StatusOK) != want || strings.Contains(list.Body, "CSAM-MAIL-MARKER") != want {
+			t.Errorf("%s: page %d, listed %v; want visible %v", role, page.StatusCode, strings.Contains(list.Body, "CSAM-MAIL-MARKER"), want)
+		}
+		if !want && page.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", role, page.StatusCode)
+		}
+		if r := c.post("/mail/"+itoa(res.Mail.ID)+"/dismiss", url.Values{"reason": {"x"}}); !want && role != policy.Auditor && r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: dismiss %d, want 404", role, r.StatusCode)
+		}
 	}
 }

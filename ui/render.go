@@ -152,7 +152,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 			v.Nav.DeadDeliveries, _ = notify.DeadCount(c.Request().Context(), s.db)
 		}
 		if v.Nav.Mail = s.can(c, "/mail", http.MethodGet); v.Nav.Mail {
-			v.Nav.WaitingMail, _ = s.inbox.Waiting(c.Request().Context())
+			v.Nav.WaitingMail, _ = s.inbox.Waiting(c.Request().Context(), s.seeRestricted(c))
 		}
 		if v.Nav.Signoffs {
 			v.Nav.PendingSignoffs = s.pendingCount(c)

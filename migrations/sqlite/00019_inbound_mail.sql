@@ -20,6 +20,9 @@ CREATE TABLE inbound_mail (
     raw           BLOB NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('parsed', 'unparsed', 'filed', 'dismissed')),
     reason        TEXT NOT NULL DEFAULT '',
+    -- A message about child sexual abuse material is read only by those who
+    -- may read the restricted queue (set when a report in it is csam).
+    restricted    BOOLEAN NOT NULL DEFAULT FALSE,
     handled_by    BIGINT REFERENCES users (id),
     handled_at    DATETIME
 );

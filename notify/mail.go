@@ -236,6 +236,13 @@ func (n *Notifier) noticeReportFiled(tx *gorm.DB, r *cases.Report, rep *cases.Re
 	if r.Channel == cases.ChannelAPI {
 		return nil
 	}
+	// Reports read from inbound mail come from other networks' robots (feedback
+	// loops, X-ARF senders, often from unmonitored or forged addresses): an
+	// automatic reply per message is backscatter and can loop with their own
+	// auto-replies (RFC 3834 §2). They get the outcome notice only.
+	if r.Channel == cases.ChannelEmail && rep.Kind == cases.ReporterNetwork {
+		return nil
+	}
 	d := ackData{
 		ReceiptID:  r.PublicID,
 		Category:   r.Category.Label(),

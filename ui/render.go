@@ -72,6 +72,10 @@ var actionLabels = map[string]string{
 	"case.note":        "Note added",
 	"case.decide":      "Decided",
 	"case.propose":     "Termination proposed",
+	"mail.received":    "Mail received",
+	"mail.ingested":    "Mail read",
+	"mail.filed":       "Filed as a report",
+	"mail.dismissed":   "Dismissed",
 }
 
 func actionLabel(a string) string {
@@ -122,6 +126,8 @@ type nav struct {
 	DeadDeliveries                                                        int64
 	PendingSignoffs                                                       int
 	OverdueEmergencies                                                    int64 // emergency restrictions past their sign-off deadline
+	Mail                                                                  bool  // the unparsed-mail queue
+	WaitingMail                                                           int64
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -144,6 +150,9 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 		}
 		if v.Nav.Deliveries {
 			v.Nav.DeadDeliveries, _ = notify.DeadCount(c.Request().Context(), s.db)
+		}
+		if v.Nav.Mail = s.can(c, "/mail", http.MethodGet); v.Nav.Mail {
+			v.Nav.WaitingMail, _ = s.inbox.Waiting(c.Request().Context(), s.seeRestricted(c))
 		}
 		if v.Nav.Signoffs {
 			v.Nav.PendingSignoffs = s.pendingCount(c)

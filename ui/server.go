@@ -23,6 +23,7 @@ import (
 
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/users"
@@ -43,6 +44,9 @@ type Config struct {
 	Replay func(ctx context.Context, deliveryID int64) error
 	// Intake rate limits and where clients' addresses come from (ui/intake.go).
 	Limits Limits
+	// Inbox is email intake's unparsed-mail queue; nil builds one on the
+	// server's own database and cases service.
+	Inbox *inbox.Service
 }
 
 // Server is the HTTP side of Docket.
@@ -59,6 +63,7 @@ type Server struct {
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
 	limits   Limits
+	inbox    *inbox.Service
 }
 
 // New builds the server and registers every route.
@@ -91,6 +96,10 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}
 
 	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now), limits: cfg.Limits}
+	s.inbox = cfg.Inbox
+	if s.inbox == nil {
+		s.inbox = inbox.NewService(db, cs, now)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -198,6 +207,7 @@ func (s *Server) routes() {
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
 	s.routesIntake()
+	s.routesMail()
 }
 
 // Handler returns the server as an http.Handler.

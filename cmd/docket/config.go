@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +44,8 @@ type config struct {
 	RateLimitAPI    string // per API key on POST /api/v1/reports
 	TrustedProxies  string // comma-separated CIDRs whose X-Forwarded-For is believed
 	DuplicateWindow time.Duration
+	SMTPListen     string // email intake by SMTP (serve); empty: off
+	SMTPRecipients string // comma-separated addresses or @domains the listener accepts; empty: any
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig
@@ -76,6 +79,8 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TimerInterval, "timer-interval", timers, "how often background sweeps (lapsed claims, overdue emergency sign-offs) look for due work, on one instance of all (DOCKET_TIMER_INTERVAL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
+	fs.StringVar(&c.SMTPListen, "smtp-listen", env("DOCKET_SMTP_LISTEN", ""), "host:port to receive abuse mail by SMTP on (serve; DOCKET_SMTP_LISTEN; default off)")
+	fs.StringVar(&c.SMTPRecipients, "smtp-recipients", env("DOCKET_SMTP_RECIPIENTS", ""), "comma-separated addresses or @domains the SMTP listener accepts mail for (DOCKET_SMTP_RECIPIENTS; default any)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 	c.bindIntake(fs)
 }
@@ -141,6 +146,20 @@ func (c *config) validate() error {
 	if err := (notify.MailConfig{From: c.MailFrom}).Validate(); err != nil {
 		return fmt.Errorf("DOCKET_MAIL_FROM / --mail-from: %w", err)
 	}
+	if c.SMTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPListen); err != nil {
+			return fmt.Errorf("DOCKET_SMTP_LISTEN / --smtp-listen: %q is not host:port (e.g. 127.0.0.1:2525)", c.SMTPListen)
+		}
+	}
+	for _, r := range c.smtpRecipients() {
+		addr := r
+		if strings.HasPrefix(r, "@") {
+			addr = "postmaster" + r // a domain: check it as an address in it
+		}
+		if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || strings.Count(addr, "@") != 1 {
+			return fmt.Errorf("DOCKET_SMTP_RECIPIENTS / --smtp-recipients: %q is not an address like abuse@example.net or a domain like @example.net", r)
+		}
+	}
 	if c.Outbox == "" {
 		c.Outbox = "outbox"
 		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
@@ -167,6 +186,8 @@ func splitList(s string) []string {
 func (c *config) mail() notify.MailConfig {
 	return notify.MailConfig{SMTPURL: c.SMTPURL, From: c.MailFrom, Outbox: c.Outbox, BaseURL: c.BaseURL}
 }
+
+func (c *config) smtpRecipients() []string { return splitList(c.SMTPRecipients) }
 
 func (c *config) endpoints() []string { return splitList(c.EdgeEndpoints) }
 func (c *config) secrets() []string   { return splitList(c.EdgeSecrets) }

@@ -4,6 +4,7 @@
 //	docket migrate up|down|status  manage the schema
 //	docket user add                create a staff user with roles
 //	docket seed-demo               load the demo data set
+//	docket ingest-mail             read abuse mail from stdin, a Maildir or an mbox
 //
 // Every flag has an environment fallback; `docket <command> -h` lists them.
 package main
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/migrations"
@@ -41,6 +43,7 @@ Usage:
   docket bench [--cases N --reports N] load a large data set (if empty) and time the pages over HTTP
   docket edge-sim --secret whsec_… [--listen A --nats-url U]   run the reference edge (demo sites, applies directives)
   docket import sites [--dry-run] FILE.csv|FILE.json   load customers and their hostnames (idempotent upsert)
+  docket ingest-mail [--maildir DIR | --mbox FILE]   read abuse mail (ARF, X-ARF) from stdin, a Maildir or an mbox
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdEdgeSim(ctx, args, stdout, stderr)
 	case "import":
 		return cmdImport(ctx, args, stdin, stdout, stderr)
+	case "ingest-mail":
+		return cmdIngestMail(ctx, args, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -187,7 +192,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Limits: cfg.limits(a.db)}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	in := inbox.NewService(a.db, a.cases, time.Now)
+	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}
+	uiCfg.Limits = cfg.limits(a.db)
+	uiCfg.Inbox = in
+	srv, err := ui.New(uiCfg, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}
@@ -205,12 +214,34 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			a.log.Warn("stop deliveries", "err", err)
 		}
 	}()
+	smtpAddr := ""
+	if cfg.SMTPListen != "" {
+		l, err := in.ListenSMTP(inbox.SMTPConfig{Addr: cfg.SMTPListen, Domain: baseHost(cfg.BaseURL), Recipients: cfg.smtpRecipients()}, a.log)
+		if err != nil {
+			return err
+		}
+		smtpCtx, stopSMTP := context.WithCancel(ctx)
+		smtpDone := make(chan struct{})
+		go func() {
+			defer close(smtpDone)
+			if err := l.Serve(smtpCtx); err != nil {
+				a.log.Error("smtp listener", "err", err)
+			}
+		}()
+		// Sessions in progress commit or refuse before the database closes.
+		defer func() { stopSMTP(); <-smtpDone }()
+		smtpAddr = l.Addr()
+		a.log.Info("receiving abuse mail by SMTP", "listen", smtpAddr)
+	}
 	return srv.Serve(ctx, cfg.Listen, func(addr string) {
 		if cfg.baseURLDerived {
 			cfg.BaseURL = "http://" + addr // the real port, when --listen asked for :0
 		}
 		a.log.Info("docket is serving", "url", cfg.BaseURL, "listen", addr, "database", string(a.db.Dialect), "started_in", time.Since(start).Round(time.Millisecond).String())
 		fmt.Fprintf(stdout, "\nDocket is running at %s\n", cfg.BaseURL)
+		if smtpAddr != "" {
+			fmt.Fprintf(stdout, "Receiving abuse mail by SMTP at %s\n", smtpAddr)
+		}
 		if withDemo {
 			printDemoAccounts(stdout)
 		}

@@ -138,6 +138,10 @@ type Report struct {
 	GoodFaith   bool
 	ReceivedAt  time.Time
 	ReporterKey string // who the reporter is, for counting distinct reporters
+	// Details is the JSON of the category's extra answers (see CategoryDetails).
+	Details string
+	// SubmissionID is shared by the reports of one form submission.
+	SubmissionID string
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.

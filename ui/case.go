@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/errs"
 	"github.com/dockethq/docket/users"
 )
@@ -41,8 +42,9 @@ type casePage struct {
 	Score        int
 	Flash        string
 	DecisionActs []cases.DecisionAction
-	Prev, Next   int64 // neighbours in the queue, for j/k
-	Emergency    bool  // the viewer may restrict at once (csam, threat)
+	Prev, Next   int64                         // neighbours in the queue, for j/k
+	Emergency    bool                          // the viewer may restrict at once (csam, threat)
+	Evidence     map[int64][]evidence.Evidence // by report id
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -115,6 +117,11 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 			if d.Status == "final" && (d.Action == cases.Restrict || d.Action == cases.Terminate) {
 				p.Can["reverse"] = true
 			}
+		}
+	}
+	if s.evidence != nil {
+		if p.Evidence, err = s.evidence.ForCase(ctx, id); err != nil {
+			return err
 		}
 	}
 	p.Timeline = timeline(v, actorNames(all))

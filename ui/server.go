@@ -23,8 +23,10 @@ import (
 
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/pow"
 	"github.com/dockethq/docket/users"
 )
 
@@ -41,6 +43,12 @@ type Config struct {
 	SessionIdle     time.Duration
 	// Replay re-queues a dead-lettered delivery (the notify package's).
 	Replay func(ctx context.Context, deliveryID int64) error
+	// Evidence stores report form uploads; nil turns uploads off.
+	Evidence *evidence.Store
+	// PoWBits and PoWMinWait tune the report form's challenge (pow defaults
+	// when zero): the work with JavaScript, the wait without.
+	PoWBits    int
+	PoWMinWait time.Duration
 }
 
 // Server is the HTTP side of Docket.
@@ -56,6 +64,8 @@ type Server struct {
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
+	evidence *evidence.Store
+	pow      *pow.Issuer
 }
 
 // New builds the server and registers every route.
@@ -88,6 +98,14 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}
 
 	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
+	s.evidence = cfg.Evidence
+	s.pow = pow.New(db, now)
+	if cfg.PoWBits > 0 {
+		s.pow.Bits = cfg.PoWBits
+	}
+	if cfg.PoWMinWait > 0 {
+		s.pow.MinWait = cfg.PoWMinWait
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -106,7 +124,9 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}))
 	// Forms carry at most a 10,000-character description; 2 MB leaves room for
 	// that in any encoding while refusing floods before they are parsed.
-	e.Use(middleware.BodyLimit("2M"))
+	// The report form alone takes evidence files: it gets its own, larger limit.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "2M", Skipper: isReportPost}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: reportBodyLimit, Skipper: func(c echo.Context) bool { return !isReportPost(c) }}))
 	e.Use(echo.WrapMiddleware(sm.LoadAndSave))
 	e.Use(s.loadUser)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
@@ -192,6 +212,7 @@ func (s *Server) routes() {
 	e.GET("/admin/flaggers", s.adminFlaggers)
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
+	s.routesForm()
 }
 
 // Handler returns the server as an http.Handler.

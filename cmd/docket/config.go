@@ -36,6 +36,8 @@ type config struct {
 	MailFrom string
 	Outbox   string
 
+	EvidenceURL string // gocloud.dev/blob bucket URL for report evidence
+
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
 
@@ -63,6 +65,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
+	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence/ next to the SQLite file, else ./evidence)")
 }
 
 func env(key, def string) string {
@@ -128,6 +131,20 @@ func (c *config) validate() error {
 		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
 			c.Outbox = filepath.Join(filepath.Dir(path), "outbox")
 		}
+	}
+	if c.EvidenceURL == "" {
+		dir := "evidence"
+		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
+			dir = filepath.Join(filepath.Dir(path), "evidence")
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %w", err)
+		}
+		c.EvidenceURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "create_dir=1"}).String()
+	}
+	if u, err := url.Parse(c.EvidenceURL); err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
+		return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %q is not a file:// or s3:// URL", c.EvidenceURL)
 	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)

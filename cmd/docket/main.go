@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/migrations"
@@ -183,7 +184,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	ev, err := evidence.Open(ctx, cfg.EvidenceURL, a.db, time.Now)
+	if err != nil {
+		return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %w", err)
+	}
+	defer ev.Close()
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Evidence: ev}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}

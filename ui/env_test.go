@@ -43,6 +43,8 @@ type env struct {
 	cases *cases.Service
 	users *users.Service
 	keys  *apikeys.Service
+	// evidenceDir is the folder of the evidence bucket.
+	evidenceDir string
 }
 
 func newEnv(t *testing.T, d database.Dialect) *env {
@@ -66,7 +68,8 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := evidence.Open(context.Background(), "file://"+filepath.ToSlash(t.TempDir())+"?create_dir=1", db, time.Now)
+	evDir := t.TempDir()
+	ev, err := evidence.Open(context.Background(), "file://"+filepath.ToSlash(evDir)+"?create_dir=1", db, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us, keys: apikeys.NewService(db, en, time.Now)}
+	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us, keys: apikeys.NewService(db, en, time.Now), evidenceDir: evDir}
 }
 
 // client is a browser-like HTTP client: it keeps cookies, does not follow

@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -26,6 +27,7 @@ import (
 	"gocloud.dev/gcerrors"
 	"gorm.io/gorm"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/errs"
@@ -237,12 +239,18 @@ func (s *Store) put(ctx context.Context, f File) error {
 	return w.Close()
 }
 
-// Record writes the evidence rows of files for a report, in the filing transaction.
-func (s *Store) Record(tx *gorm.DB, reportID int64, files []File) error {
+// Record writes the evidence rows of files for a report, and audits them on
+// the report's case, in the filing transaction.
+func (s *Store) Record(tx *gorm.DB, r *cases.Report, files []File) error {
 	now := s.now().UTC()
 	for _, f := range files {
-		e := Evidence{ReportID: reportID, SHA256: f.SHA256, Size: f.Size, ContentType: f.ContentType, OriginalName: f.Name, BlobKey: f.Key(), CreatedAt: now}
+		e := Evidence{ReportID: r.ID, SHA256: f.SHA256, Size: f.Size, ContentType: f.ContentType, OriginalName: f.Name, BlobKey: f.Key(), CreatedAt: now}
 		if err := tx.Create(&e).Error; err != nil {
+			return err
+		}
+		err := audit.Record(tx, now, "reporter:"+strconv.FormatInt(r.ReporterID, 10), "report.evidence", "case", strconv.FormatInt(r.CaseID, 10),
+			map[string]any{"report": r.PublicID, "evidence": e.ID, "sha256": e.SHA256, "size": e.Size, "content_type": e.ContentType})
+		if err != nil {
 			return err
 		}
 	}

@@ -133,3 +133,15 @@ func TestStorePutOpen(t *testing.T) {
 		t.Errorf("blob %s not stored: %v", fs[0].Key(), err)
 	}
 }
+
+func FuzzSanitizeName(f *testing.F) {
+	for _, s := range []string{"a.png", `..\..\x`, "\u202egnp.exe", "", "/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := evidence.SanitizeName(s)
+		if got == "" || strings.ContainsAny(got, "/\\\x00\n\r") || len([]rune(got)) > 100 || got == ".." {
+			t.Errorf("SanitizeName(%q) = %q", s, got)
+		}
+	})
+}

@@ -164,7 +164,7 @@ func timeline(v *cases.CaseView, names map[string]string) []entry {
 	for _, e := range v.Events {
 		// Reports, notes and decisions are shown in full above; the audit trail
 		// adds who claimed, released, escalated, closed.
-		if e.Action == "report.filed" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" ||
+		if e.Action == "report.filed" || e.Action == "report.evidence" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" ||
 			e.Action == "case.approve" || e.Action == "case.reject" {
 			continue
 		}

@@ -32,6 +32,7 @@ func isReportPost(c echo.Context) bool {
 }
 
 func init() {
+	actionLabels["report.evidence"] = "Evidence attached"
 	funcs["detailFields"] = func(c cases.Category) []cases.DetailField { return cases.CategoryDetails[c] }
 	funcs["detailKey"] = func(c cases.Category, name string) string { return cases.DetailKey(c, name) }
 	funcs["detailItems"] = cases.DetailItems
@@ -162,7 +163,7 @@ func (s *Server) reportSubmit(c echo.Context) error {
 			return nil
 		}
 		for _, r := range reps {
-			if err := s.evidence.Record(tx, r.ID, files); err != nil {
+			if err := s.evidence.Record(tx, r, files); err != nil {
 				return err
 			}
 		}

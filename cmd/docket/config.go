@@ -65,7 +65,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
-	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence/ next to the SQLite file, else ./evidence)")
+	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence-files/ next to the SQLite file, else ./evidence-files)")
 }
 
 func env(key, def string) string {
@@ -133,9 +133,10 @@ func (c *config) validate() error {
 		}
 	}
 	if c.EvidenceURL == "" {
-		dir := "evidence"
+		// Not "evidence": run from the source tree, that is the Go package's folder.
+		dir := "evidence-files"
 		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
-			dir = filepath.Join(filepath.Dir(path), "evidence")
+			dir = filepath.Join(filepath.Dir(path), "evidence-files")
 		}
 		abs, err := filepath.Abs(dir)
 		if err != nil {

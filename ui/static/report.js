@@ -43,10 +43,16 @@
       say("Anti-spam check done.");
       if (submitting) form.submit();
     };
-    w.onerror = function () { say(""); done = true; }; // the server's wait applies instead
+    w.onerror = fallback;
     w.postMessage({ token: token.value, bits: parseInt(token.getAttribute("data-bits"), 10) });
-  } else {
+  } else if (!done) {
+    fallback();
+  }
+  // Without the worker (or Web Crypto, which needs HTTPS) the server accepts
+  // the form after a short wait instead.
+  function fallback() {
     done = true;
+    say("This browser cannot run the anti-spam check: the form can be sent " + token.getAttribute("data-wait") + " seconds after the page was opened.");
   }
   form.addEventListener("submit", function (e) {
     if (done) return;

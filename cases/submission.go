@@ -115,8 +115,9 @@ func (s *Service) FileSubmission(ctx context.Context, ns []NewReport, within fun
 func (s *Service) SubmissionReceipts(ctx context.Context, publicID string) ([]Receipt, error) {
 	var rs []Receipt
 	err := s.db.R.WithContext(ctx).Table("reports").
-		Select("reports.public_id, reports.category, reports.url, reports.received_at, cases.state AS case_state").
-		Joins("JOIN cases ON cases.id = reports.case_id").
+		// LEFT JOIN: a report about a host not served here may have no case.
+		Select("reports.public_id, reports.category, reports.url, reports.received_at, COALESCE(cases.state, '') AS case_state").
+		Joins("LEFT JOIN cases ON cases.id = reports.case_id").
 		Where("reports.submission_id <> '' AND reports.submission_id = (SELECT submission_id FROM reports WHERE public_id = ?)", strings.ToUpper(strings.TrimSpace(publicID))).
 		Order("reports.id").Scan(&rs).Error
 	return rs, err

@@ -141,6 +141,10 @@ type Report struct {
 	ReporterKey string // who the reporter is, for counting distinct reporters
 	Status      ReportStatus
 	DuplicateOf *int64 // the original report, when Status is ReportDuplicate
+	// Details is the JSON of the category's extra answers (see CategoryDetails).
+	Details string
+	// SubmissionID is shared by the reports of one form submission.
+	SubmissionID string
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.

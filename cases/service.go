@@ -71,6 +71,15 @@ type NewReport struct {
 	URL           string
 	Description   string
 	GoodFaith     bool
+	// Details answers the category's extra questions (CategoryDetails).
+	Details Details
+	// Notice holds the report to what a DSA Art. 16 notice must contain (the
+	// public form sets it): the sender's name and email unless the category is
+	// csam, and the category's required details. Other callers (the API's
+	// registered flaggers, the demo) leave it off and may omit them.
+	Notice bool
+	// SubmissionID groups the reports of one form submission (one per URL).
+	SubmissionID string
 }
 
 // validate checks n and returns the normalized target, or field errors keyed by
@@ -109,6 +118,20 @@ func (n *NewReport) validate() (intake.Target, error) {
 			f["email"] = "Enter an email address like name@example.com, or leave it empty."
 		}
 	}
+	// DSA Art. 16(2)(c): a notice names its sender by name and email, except
+	// for child sexual abuse material, whose reporters may stay anonymous.
+	if n.Notice && n.Category != CSAM && n.Category != "" {
+		if n.ReporterName == "" && f["name"] == "" {
+			f["name"] = "Enter your name (the law asks for it on reports other than child sexual abuse material)."
+		}
+		if n.ReporterEmail == "" {
+			f["email"] = "Enter your email address (the law asks for it on reports other than child sexual abuse material)."
+		}
+	}
+	if n.Details == nil {
+		n.Details = Details{}
+	}
+	validateDetails(n.Category, n.Details, n.Notice, f)
 	if n.Channel == ChannelWeb && !n.GoodFaith {
 		f["good_faith"] = "Confirm that you believe the information in this report is accurate and complete."
 	}
@@ -139,7 +162,7 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	info, _ := n.Category.Info()
 	now := s.now().UTC()
 	var rep Report
-	err = s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		site, err := findSite(tx, target.Host)
 		if err != nil {
 			return err
@@ -180,6 +203,7 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			PublicID: newPublicID(now), CaseID: c.ID, ReporterID: reporter.ID, Channel: n.Channel,
 			Category: n.Category, URL: target.URL, Host: target.Host, Description: n.Description,
 			GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(&reporter), Status: ReportFiled,
+			Details: encodeDetails(n.Details), SubmissionID: n.SubmissionID,
 		}
 		if site != nil {
 			rep.SiteID = &site.ID

@@ -348,7 +348,7 @@ func TestAPIWorkflow(t *testing.T) {
 func TestAPIReporterEmail(t *testing.T) {
 	e := newEnv(t, database.SQLite)
 	res := e.client().post("/report", url.Values{"category": {"phishing"}, "url": {"https://lumenphoto.example/x"},
-		"description": {"API-EMAIL-MARKER"}, "email": {"r@example.org"}, "good_faith": {"yes"}})
+		"description": {"API-EMAIL-MARKER"}, "email": {"r@example.org"}, "name": {"R. Reporter"}, "detail_phishing_brand": {"Lumen"}, "good_faith": {"yes"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("file report: %d %s", res.StatusCode, res.Body)
 	}

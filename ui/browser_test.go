@@ -203,6 +203,9 @@ func TestBrowserReportToQueue(t *testing.T) {
 		chromedp.Navigate(base+"/report"),
 		chromedp.WaitVisible(chromedp.ID("category")),
 		chromedp.SetValue(chromedp.ID("category"), "phishing"),
+		// SetValue fires no change event; the form's script shows the category's fields on one.
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("category").dispatchEvent(new Event("change"))`),
+		chromedp.SendKeys(chromedp.ID("detail_phishing_brand"), "Example Bank"),
 		chromedp.SendKeys(chromedp.ID("url"), reportURL),
 		// Typing is slow (a few protocol calls a key): set the long field.
 		chromedp.SetValue(chromedp.ID("description"), description),

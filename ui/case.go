@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/errs"
 	"github.com/dockethq/docket/users"
 )
@@ -41,8 +42,9 @@ type casePage struct {
 	Score        int
 	Flash        string
 	DecisionActs []cases.DecisionAction
-	Prev, Next   int64 // neighbours in the queue, for j/k
-	Emergency    bool  // the viewer may restrict at once (csam, threat)
+	Prev, Next   int64                         // neighbours in the queue, for j/k
+	Emergency    bool                          // the viewer may restrict at once (csam, threat)
+	Evidence     map[int64][]evidence.Evidence // by report id
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -117,6 +119,11 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 			}
 		}
 	}
+	if s.evidence != nil {
+		if p.Evidence, err = s.evidence.ForCase(ctx, id); err != nil {
+			return err
+		}
+	}
 	p.Timeline = timeline(v, actorNames(all))
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
@@ -157,7 +164,7 @@ func timeline(v *cases.CaseView, names map[string]string) []entry {
 	for _, e := range v.Events {
 		// Reports, notes and decisions are shown in full above; the audit trail
 		// adds who claimed, released, escalated, closed.
-		if e.Action == "report.filed" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" ||
+		if e.Action == "report.filed" || e.Action == "report.evidence" || e.Action == "case.note" || e.Action == "case.decide" || e.Action == "case.propose" ||
 			e.Action == "case.approve" || e.Action == "case.reject" {
 			continue
 		}

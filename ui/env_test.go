@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,11 +18,13 @@ import (
 
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/pow"
 	"github.com/dockethq/docket/ui"
 	"github.com/dockethq/docket/users"
 )
@@ -40,6 +43,8 @@ type env struct {
 	cases *cases.Service
 	users *users.Service
 	keys  *apikeys.Service
+	// evidenceDir is the folder of the evidence bucket.
+	evidenceDir string
 }
 
 func newEnv(t *testing.T, d database.Dialect) *env {
@@ -63,13 +68,18 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ui.New(ui.Config{Replay: n.Replay}, db, cs, us, en, log, time.Now)
+	evDir := t.TempDir()
+	ev, err := evidence.Open(context.Background(), "file://"+filepath.ToSlash(evDir)+"?create_dir=1", db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ui.New(ui.Config{Replay: n.Replay, Evidence: ev}, db, cs, us, en, log, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us, keys: apikeys.NewService(db, en, time.Now)}
+	return &env{t: t, db: db, srv: srv, ui: s, cases: cs, users: us, keys: apikeys.NewService(db, en, time.Now), evidenceDir: evDir}
 }
 
 // client is a browser-like HTTP client: it keeps cookies, does not follow
@@ -165,6 +175,9 @@ func (c *client) post(path string, form url.Values) *response {
 	if form.Get("_csrf") == "" {
 		form.Set("_csrf", c.csrf())
 	}
+	if path == "/report" && form.Get("pow_token") == "" {
+		form = c.withPoW(form)
+	}
 	req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return c.do(req)
@@ -200,4 +213,26 @@ func (e *env) bearer(key, method, path, body string, headers ...string) *respons
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	return e.client().do(req)
+}
+
+// withPoW returns a copy of a report form with a fresh challenge from the form
+// page, solved as the page's script would (the caller's values stay unchanged,
+// so they can be sent again).
+func (c *client) withPoW(form url.Values) url.Values {
+	c.e.t.Helper()
+	page := c.get("/report")
+	in := page.doc(c.e.t).Find("#pow_token")
+	token, _ := in.Attr("value")
+	bits, _ := in.Attr("data-bits")
+	n, err := strconv.Atoi(bits)
+	if token == "" || err != nil {
+		c.e.t.Fatalf("no challenge on the report form: token %q bits %q", token, bits)
+	}
+	out := url.Values{}
+	for k, v := range form {
+		out[k] = append([]string(nil), v...)
+	}
+	out.Set("pow_token", token)
+	out.Set("pow_solution", pow.Solve(token, n))
+	return out
 }

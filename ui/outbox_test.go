@@ -15,7 +15,8 @@ func TestOutbox(t *testing.T) {
 	e := newEnv(t, database.SQLite)
 	// A public report with an address is acknowledged.
 	res := e.client().post("/report", url.Values{"category": {"copyright"}, "url": {"https://lumenphoto.example/gallery/9"},
-		"description": {"My photo, used without permission."}, "name": {"Wanda Whistleblower"}, "email": {"wanda@reporter.example"}, "good_faith": {"yes"}})
+		"description": {"My photo, used without permission."}, "name": {"Wanda Whistleblower"}, "email": {"wanda@reporter.example"}, "good_faith": {"yes"},
+		"detail_copyright_work": {"Harbour at dawn (photo)"}, "detail_copyright_holder": {"Wanda Whistleblower"}, "detail_copyright_relationship": {"I am the rights holder"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("file report: %d %s", res.StatusCode, res.Body)
 	}

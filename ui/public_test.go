@@ -29,7 +29,10 @@ func validReport() url.Values {
 		"url":         {"https://Secure-Login-Verify.example./bank"},
 		"description": {"Fake bank login page."},
 		"email":       {"Someone@Example.org"},
+		"name":        {"Rita Reporter"},
 		"good_faith":  {"yes"},
+		// Phishing asks which brand is impersonated.
+		"detail_phishing_brand": {"Example Bank"},
 	}
 }
 

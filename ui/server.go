@@ -24,8 +24,10 @@ import (
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/inbox"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/pow"
 	"github.com/dockethq/docket/users"
 )
 
@@ -47,6 +49,12 @@ type Config struct {
 	// Inbox is email intake's unparsed-mail queue; nil builds one on the
 	// server's own database and cases service.
 	Inbox *inbox.Service
+	// Evidence stores report form uploads; nil turns uploads off.
+	Evidence *evidence.Store
+	// PoWBits and PoWMinWait tune the report form's challenge (pow defaults
+	// when zero): the work with JavaScript, the wait without.
+	PoWBits    int
+	PoWMinWait time.Duration
 }
 
 // Server is the HTTP side of Docket.
@@ -64,6 +72,8 @@ type Server struct {
 	keys     *apikeys.Service
 	limits   Limits
 	inbox    *inbox.Service
+	evidence *evidence.Store
+	pow      *pow.Issuer
 }
 
 // New builds the server and registers every route.
@@ -100,6 +110,14 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	if s.inbox == nil {
 		s.inbox = inbox.NewService(db, cs, now)
 	}
+	s.evidence = cfg.Evidence
+	s.pow = pow.New(db, now)
+	if cfg.PoWBits > 0 {
+		s.pow.Bits = cfg.PoWBits
+	}
+	if cfg.PoWMinWait > 0 {
+		s.pow.MinWait = cfg.PoWMinWait
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -119,7 +137,9 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}))
 	// Forms carry at most a 10,000-character description; 2 MB leaves room for
 	// that in any encoding while refusing floods before they are parsed.
-	e.Use(middleware.BodyLimit("2M"))
+	// The report form alone takes evidence files: it gets its own, larger limit.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "2M", Skipper: isReportPost}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: reportBodyLimit, Skipper: func(c echo.Context) bool { return !isReportPost(c) }}))
 	e.Use(echo.WrapMiddleware(sm.LoadAndSave))
 	e.Use(s.loadUser)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
@@ -208,6 +228,7 @@ func (s *Server) routes() {
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
 	s.routesIntake()
 	s.routesMail()
+	s.routesForm()
 }
 
 // Handler returns the server as an http.Handler.

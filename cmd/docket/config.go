@@ -46,6 +46,7 @@ type config struct {
 	DuplicateWindow time.Duration
 	SMTPListen     string // email intake by SMTP (serve); empty: off
 	SMTPRecipients string // comma-separated addresses or @domains the listener accepts; empty: any
+	EvidenceURL string // gocloud.dev/blob bucket URL for report evidence
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig
@@ -83,6 +84,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPRecipients, "smtp-recipients", env("DOCKET_SMTP_RECIPIENTS", ""), "comma-separated addresses or @domains the SMTP listener accepts mail for (DOCKET_SMTP_RECIPIENTS; default any)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 	c.bindIntake(fs)
+	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence-files/ next to the SQLite file, else ./evidence-files)")
 }
 
 func env(key, def string) string {
@@ -165,6 +167,21 @@ func (c *config) validate() error {
 		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
 			c.Outbox = filepath.Join(filepath.Dir(path), "outbox")
 		}
+	}
+	if c.EvidenceURL == "" {
+		// Not "evidence": run from the source tree, that is the Go package's folder.
+		dir := "evidence-files"
+		if d, path, _ := database.ParseURL(c.DatabaseURL); d == database.SQLite {
+			dir = filepath.Join(filepath.Dir(path), "evidence-files")
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %w", err)
+		}
+		c.EvidenceURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "create_dir=1"}).String()
+	}
+	if u, err := url.Parse(c.EvidenceURL); err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
+		return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %q is not a file:// or s3:// URL", c.EvidenceURL)
 	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/inbox"
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/migrations"
@@ -196,6 +197,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}
 	uiCfg.Limits = cfg.limits(a.db)
 	uiCfg.Inbox = in
+	ev, err := evidence.Open(ctx, cfg.EvidenceURL, a.db, time.Now)
+	if err != nil {
+		return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %w", err)
+	}
+	defer ev.Close()
+	uiCfg.Evidence = ev
 	srv, err := ui.New(uiCfg, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err

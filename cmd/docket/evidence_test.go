@@ -1,0 +1,24 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEvidenceURLConfig(t *testing.T) {
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "d.db"))
+	t.Setenv("DOCKET_EVIDENCE_URL", "gs://bucket")
+	if _, err := docket(t, "", "migrate", "status"); err == nil || !strings.Contains(err.Error(), "DOCKET_EVIDENCE_URL") || !strings.Contains(err.Error(), "not a file:// or s3:// URL") {
+		t.Fatalf("gs:// URL: %v", err)
+	}
+	// The default sits beside the SQLite file.
+	dir := t.TempDir()
+	c := config{DatabaseURL: filepath.Join(dir, "x.db"), Listen: "127.0.0.1:0", LogFormat: "text", LogLevel: "info", RescueAfter: 1, DeliveryHorizon: 1, MailFrom: "Docket <a@b.example>"}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "file://" + filepath.ToSlash(filepath.Join(dir, "evidence-files")) + "?create_dir=1"; c.EvidenceURL != want {
+		t.Errorf("default evidence URL %q, want %q", c.EvidenceURL, want)
+	}
+}

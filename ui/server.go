@@ -23,8 +23,8 @@ import (
 
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
-	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/evidence"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/pow"

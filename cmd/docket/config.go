@@ -44,9 +44,9 @@ type config struct {
 	RateLimitAPI    string // per API key on POST /api/v1/reports
 	TrustedProxies  string // comma-separated CIDRs whose X-Forwarded-For is believed
 	DuplicateWindow time.Duration
-	SMTPListen     string // email intake by SMTP (serve); empty: off
-	SMTPRecipients string // comma-separated addresses or @domains the listener accepts; empty: any
-	EvidenceURL string // gocloud.dev/blob bucket URL for report evidence
+	SMTPListen      string // email intake by SMTP (serve); empty: off
+	SMTPRecipients  string // comma-separated addresses or @domains the listener accepts; empty: any
+	EvidenceURL     string // gocloud.dev/blob bucket URL for report evidence
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig

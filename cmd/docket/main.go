@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/dockethq/docket/cases"
-	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/evidence"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/migrations"

@@ -29,6 +29,7 @@ type Service struct {
 	onDirective func(tx *gorm.DB, d *Directive) error
 	onReport    func(tx *gorm.DB, r *Report, rep *Reporter) error
 	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
+	observers   []func(Event) // after commit (observe.go)
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -212,6 +213,7 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.committed(Event{Action: ActAddReport, Report: &rep})
 	return &rep, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/reqlog"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/users"
 )
@@ -41,6 +43,13 @@ type Config struct {
 	SessionIdle     time.Duration
 	// Replay re-queues a dead-lettered delivery (the notify package's).
 	Replay func(ctx context.Context, deliveryID int64) error
+	// Metrics counts requests by route pattern and status (optional).
+	Metrics HTTPObserver
+	// Ready answers /readyz (optional; without it /readyz pings the database).
+	Ready http.Handler
+	// ShutdownGrace is how long Serve lets in-flight requests finish once its
+	// context is cancelled; default 15s.
+	ShutdownGrace time.Duration
 }
 
 // Server is the HTTP side of Docket.
@@ -56,6 +65,9 @@ type Server struct {
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
+	metrics  HTTPObserver
+	ready    http.Handler
+	grace    time.Duration
 }
 
 // New builds the server and registers every route.
@@ -87,7 +99,11 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
+	log = slog.New(reqlog.Handler(log.Handler())) // request_id on every record logged with a request's context
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 15 * time.Second
+	}
+	s := &Server{grace: cfg.ShutdownGrace, metrics: cfg.Metrics, ready: cfg.Ready, replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -192,6 +208,7 @@ func (s *Server) routes() {
 	e.GET("/admin/flaggers", s.adminFlaggers)
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
+	s.routesOps()
 }
 
 // Handler returns the server as an http.Handler.
@@ -216,10 +233,14 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		// Stop accepting, let in-flight requests finish within the grace; what
+		// is still running then is cut off (its client sees the connection close
+		// and never a 2xx for work that did not commit).
+		shut, cancel := context.WithTimeout(context.Background(), s.grace)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+			_ = srv.Close()
+			return fmt.Errorf("requests still running after the shutdown grace of %s: %w", s.grace, err)
 		}
 		return nil
 	}
@@ -235,6 +256,10 @@ func cacheStatic(h http.Handler) http.Handler {
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		// The request id follows the request into its log lines and into the
+		// jobs it enqueues (reqlog).
+		req := c.Request()
+		c.SetRequest(req.WithContext(reqlog.WithRequestID(req.Context(), c.Response().Header().Get(echo.HeaderXRequestID))))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -244,10 +269,13 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			lvl = slog.LevelError
 		}
-		// The path, never the query: receipts and tokens stay out of logs.
+		took := time.Since(start)
+		if s.metrics != nil {
+			s.metrics.ObserveHTTP(c.Path(), req.Method, status, took)
+		}
+		// The route pattern, never the path or query: receipts and tokens stay out of logs.
 		s.log.Log(c.Request().Context(), lvl, "http",
-			"method", c.Request().Method, "route", c.Path(), "status", status,
-			"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			"method", req.Method, "route", c.Path(), "status", status, "ms", took.Milliseconds())
 		return nil
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/reqlog"
 	"github.com/dockethq/docket/notify"
 )
 
@@ -35,6 +36,9 @@ type config struct {
 	SMTPURL  string // notices by SMTP; empty: .eml files in Outbox
 	MailFrom string
 	Outbox   string
+
+	MetricsListen string        // separate address for /metrics (and /readyz); empty: no metrics
+	ShutdownGrace time.Duration // SIGTERM: how long in-flight requests and running jobs get
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
@@ -62,6 +66,12 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RescueAfter, "delivery-rescue-after", rescue, "retry a delivery left running by a crashed instance after this long (DOCKET_DELIVERY_RESCUE_AFTER)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", env("DOCKET_METRICS_LISTEN", ""), "address to serve Prometheus /metrics (and /readyz) on, e.g. 127.0.0.1:9090; empty: no metrics (DOCKET_METRICS_LISTEN)")
+	grace, err := time.ParseDuration(env("DOCKET_SHUTDOWN_GRACE", "30s"))
+	if err != nil {
+		grace = -1
+	}
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", grace, "on SIGTERM, how long in-flight requests and running jobs get before Docket exits (DOCKET_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 }
 
@@ -129,6 +139,14 @@ func (c *config) validate() error {
 			c.Outbox = filepath.Join(filepath.Dir(path), "outbox")
 		}
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("DOCKET_METRICS_LISTEN / --metrics-listen: %q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsListen)
+		}
+	}
+	if c.ShutdownGrace <= 0 {
+		return fmt.Errorf("DOCKET_SHUTDOWN_GRACE / --shutdown-grace: give a positive duration such as 30s")
+	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)
 	}
@@ -157,10 +175,11 @@ func (c *config) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.LogLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
+	// reqlog adds the request id to records logged with a request's (or its job's) context.
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(reqlog.Handler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(reqlog.Handler(slog.NewTextHandler(w, opts)))
 }
 
 // secure reports whether cookies must be Secure: whenever users reach Docket over HTTPS.

@@ -24,6 +24,7 @@ import (
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
+	"github.com/dockethq/docket/internal/metrics"
 	"github.com/dockethq/docket/migrations"
 	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
@@ -96,6 +97,7 @@ type app struct {
 	cases    *cases.Service
 	users    *users.Service
 	notifier *notify.Notifier
+	metrics  *metrics.Metrics
 }
 
 func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (config, []string, error) {
@@ -145,10 +147,12 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		cases: cases.NewService(db, now),
 		users: users.NewService(db, en, now),
 	}
+	a.metrics = metrics.New(db, now)
+	a.cases.OnCommitted(a.metrics.CaseEvent)
 	// Every instance enqueues deliveries with its decisions; serve also works them.
 	a.notifier, err = notify.New(notify.Config{
 		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon, RescueAfter: cfg.RescueAfter,
-		Mail: cfg.mail(),
+		Mail: cfg.mail(), Observer: a.metrics,
 	}, db, a.cases, log, now)
 	if err != nil {
 		db.Close()
@@ -183,20 +187,50 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	ready := a.readiness()
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Metrics: a.metrics, Ready: ready, ShutdownGrace: cfg.ShutdownGrace},
+		a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}
-	if err := a.notifier.Start(ctx); err != nil {
+	// Jobs run on a context SIGTERM does not cancel: shutdown stops them in
+	// order below, after the HTTP server has drained.
+	if err := a.notifier.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start deliveries: %w", err)
 	}
+	stopping := make(chan time.Time, 1)
+	go func() {
+		<-ctx.Done()
+		stopping <- time.Now()
+		ready.Drain() // a load balancer polling /readyz stops sending requests
+		a.log.Info("shutting down", "grace", cfg.ShutdownGrace.String())
+	}()
+	if cfg.MetricsListen != "" {
+		go func() {
+			err := serveMetrics(ctx, cfg.MetricsListen, a.metrics, ready, func(addr string) {
+				a.log.Info("metrics are served", "url", "http://"+addr+"/metrics")
+				fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", addr)
+			})
+			if err != nil {
+				a.log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
 	defer func() {
-		// Let running deliveries finish; what is cut short is retried after restart.
-		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// The HTTP side has drained: running jobs get what is left of the grace,
+		// then are cancelled and go back to the queue.
+		deadline := time.Now().Add(cfg.ShutdownGrace)
+		select {
+		case t := <-stopping:
+			deadline = t.Add(cfg.ShutdownGrace)
+		default:
+		}
+		stop, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
 		if err := a.notifier.Stop(stop); err != nil {
-			a.log.Warn("stop deliveries", "err", err)
+			a.log.Warn("stop jobs", "err", err)
 		}
+		a.log.Info("stopped")
 	}()
 	return srv.Serve(ctx, cfg.Listen, func(addr string) {
 		if cfg.baseURLDerived {

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockethq/docket/apikeys"
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/policy"
+)
+
+// process is `docket serve` running as a child process (this test binary
+// re-entering main, as in crash_test.go), with its log captured.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+	mu   sync.Mutex
+	logs bytes.Buffer
+	done chan error
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.Write(b)
+}
+
+func (p *process) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+func startDocket(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{done: make(chan error, 1)}
+	p.cmd = exec.Command(os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	p.cmd.Env = append(os.Environ(), append(env, "DOCKET_TEST_RUN_MAIN=1")...)
+	p.cmd.Stderr = p
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done; p.done <- nil })
+	found := make(chan string, 1)
+	go func() {
+		lines := bufio.NewScanner(out)
+		for lines.Scan() {
+			if u, ok := strings.CutPrefix(lines.Text(), "Docket is running at "); ok {
+				found <- u
+			}
+		}
+	}()
+	select {
+	case p.base = <-found:
+		return p
+	case err := <-p.done:
+		p.done <- err
+		t.Fatalf("docket exited before serving: %v\n%s", err, p.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("docket did not start\n%s", p.log())
+	}
+	return nil
+}
+
+// stop sends SIGTERM and waits for the exit.
+func (p *process) stop(t *testing.T, within time.Duration) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(within):
+		t.Fatalf("docket did not exit within %s of SIGTERM\n%s", within, p.log())
+	}
+	return nil
+}
+
+// issueFlaggerKey registers a trusted flagger and returns a key, before Docket
+// starts (a running instance reloads the policy only after its own changes).
+func issueFlaggerKey(t *testing.T, dbURL string) string {
+	t.Helper()
+	t.Setenv("DOCKET_DATABASE_URL", dbURL)
+	if out, err := docket(t, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	en, err := policy.NewEnforcer(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := apikeys.NewService(db, en, time.Now)
+	f, err := keys.CreateFlagger(ctx, "test", "Load Flagger", "load@flagger.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, full, err := keys.IssueKey(ctx, "test", f.ID, "load", apikeys.AllScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return full
+}
+
+// TestSIGTERMUnderLoad: flaggers file batches of reports while Docket gets
+// SIGTERM. Docket exits cleanly within its grace, and every report in a 2xx
+// answer is in the database after a restart.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "term.db")
+	key := issueFlaggerKey(t, dbPath)
+	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=20s"}
+	p := startDocket(t, env, "--demo")
+
+	var (
+		mu       sync.Mutex
+		receipts []string
+		ok       = make(chan struct{}, 1000)
+		wg       sync.WaitGroup
+	)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				var batch []map[string]string
+				for j := 0; j < 25; j++ {
+					batch = append(batch, map[string]string{"category": "phishing",
+						"url": fmt.Sprintf("https://load%d.example/%d/%d", w, i, j), "description": "Load test report."})
+				}
+				body, _ := json.Marshal(map[string]any{"reports": batch})
+				req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := hc.Do(req)
+				if err != nil {
+					return // the listener is closed: Docket is shutting down
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode < 200 || res.StatusCode > 299 {
+					if res.StatusCode >= 500 {
+						t.Errorf("status %d during shutdown: %s", res.StatusCode, b)
+					}
+					continue
+				}
+				var out struct {
+					Results []struct{ Receipt string }
+				}
+				if err := json.Unmarshal(b, &out); err != nil {
+					t.Errorf("2xx with a body that is not the batch answer: %v: %s", err, b)
+					return
+				}
+				mu.Lock()
+				for _, r := range out.Results {
+					if r.Receipt != "" {
+						receipts = append(receipts, r.Receipt)
+					}
+				}
+				mu.Unlock()
+				select {
+				case ok <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ { // some answered batches, then the signal with more in flight
+		<-ok
+	}
+	start := time.Now()
+	if err := p.stop(t, 30*time.Second); err != nil {
+		t.Fatalf("docket exited with %v after SIGTERM\n%s", err, p.log())
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	wg.Wait()
+	if len(receipts) < 20*25 {
+		t.Fatalf("only %d receipts", len(receipts))
+	}
+
+	startDocket(t, env) // the restart: it must come up on what was left
+	db, err := database.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	found := map[string]bool{}
+	for i := 0; i < len(receipts); i += 500 {
+		var ids []string
+		db.R.Table("reports").Where("public_id IN ?", receipts[i:min(i+500, len(receipts))]).Pluck("public_id", &ids)
+		for _, id := range ids {
+			found[id] = true
+		}
+	}
+	var missing []string
+	for _, r := range receipts {
+		if !found[r] {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("%d of %d acknowledged reports are not in the database after the restart, e.g. %s", len(missing), len(receipts), missing[0])
+	}
+	t.Logf("%d acknowledged reports, all present after restart", len(receipts))
+}
+
+// TestLogsHoldNoSecrets runs Docket with JSON logs at debug level through a
+// sign-in (and a failed one), a session, an API key (and a bad one) and an
+// anonymous report with a name and an email, and checks that none of those
+// strings reaches the log; and that the request id of the report follows it
+// into the job that sends the acknowledgement.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "logs.db")
+	key := issueFlaggerKey(t, dbPath)
+	const password = "Secret-Marker-Passw0rd-7731"
+	const wrongPassword = "Wrong-Marker-Passw0rd-9902"
+	t.Setenv("DOCKET_PASSWORD", password)
+	if out, err := docket(t, "", "user", "add", "--email", "lee.marker@example.org", "--name", "Lee Marker", "--roles", "admin,senior_reviewer"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_FORMAT=json", "DOCKET_LOG_LEVEL=debug", "DOCKET_OUTBOX=" + filepath.Join(dir, "outbox")}
+	p := startDocket(t, env)
+
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) *http.Response {
+		res, err := hc.Get(p.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	get("/login")
+	u, _ := url.Parse(p.base)
+	cookie := func(name string) string {
+		for _, c := range jar.Cookies(u) {
+			if c.Name == name {
+				return c.Value
+			}
+		}
+		return ""
+	}
+	csrf := cookie("docket_csrf")
+	post := func(path string, form url.Values) *http.Response {
+		form.Set("_csrf", csrf)
+		res, err := hc.PostForm(p.base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	if res := post("/login", url.Values{"email": {"lee.marker@example.org"}, "password": {wrongPassword}}); res.StatusCode == http.StatusSeeOther {
+		t.Fatal("signed in with the wrong password")
+	}
+	if res := post("/login", url.Values{"email": {"lee.marker@example.org"}, "password": {password}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	session := cookie("docket_session")
+	if session == "" {
+		t.Fatal("no session cookie")
+	}
+	if res := get("/queue"); res.StatusCode != http.StatusOK {
+		t.Fatalf("queue: %d", res.StatusCode)
+	}
+	const reporterName, reporterEmail = "Anonymous Marker Person", "anon.marker.person@example.org"
+	anon := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// An anonymous browser: no session, its own CSRF cookie.
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/report", strings.NewReader(url.Values{"_csrf": {csrf}, "category": {"phishing"},
+		"url": {"https://logs-marker.example/login"}, "description": {"Phishing."}, "good_faith": {"yes"}, "name": {reporterName}, "email": {reporterEmail}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "docket_csrf", Value: csrf})
+	res, err := anon.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("anonymous report: %d", res.StatusCode)
+	}
+	reportReq := res.Header.Get("X-Request-ID")
+	for _, k := range []string{key, "dkt_bogus_marker_key_5521"} {
+		req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", strings.NewReader(`{"category":"spam","url":"https://logs-marker.example/spam","description":"Spam."}`))
+		req.Header.Set("Authorization", "Bearer "+k)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := anon.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	// Wait for the acknowledgement to be written (its job logs "notice sent").
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.log(), `"notice sent"`) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := p.stop(t, 30*time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	logs := p.log()
+	if os.Getenv("DOCKET_TEST_SHOW_LOGS") != "" {
+		t.Log(logs)
+	}
+	for name, secret := range map[string]string{
+		"password": password, "wrong password": wrongPassword, "session token": session, "CSRF token": csrf,
+		"API key": key, "API key secret part": key[len(key)-16:], "bad API key": "dkt_bogus_marker_key_5521",
+		"reporter's name": reporterName, "reporter's email": reporterEmail, "reporter's email user": "anon.marker.person",
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds the %s", name)
+		}
+	}
+	var httpLine, jobLine bool
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("a log line is not JSON: %q", line)
+			continue
+		}
+		if rec["request_id"] == reportReq && rec["msg"] == "http" && rec["route"] == "/report" {
+			httpLine = true
+		}
+		if rec["request_id"] == reportReq && rec["msg"] == "notice sent" {
+			jobLine = true
+		}
+	}
+	if reportReq == "" || !httpLine || !jobLine {
+		t.Errorf("request id %q: on the request's log line %v, on its job's %v\n%s", reportReq, httpLine, jobLine, logs)
+	}
+}

@@ -41,6 +41,9 @@ Usage:
   docket seed-demo                     load the demo data set
   docket bench [--cases N --reports N] load a large data set (if empty) and time the pages over HTTP
   docket edge-sim --secret whsec_… [--listen A --nats-url U]   run the reference edge (demo sites, applies directives)
+  docket backup --to FILE              consistent online backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump), checked
+  docket restore --from FILE [--force] check a backup and restore it while Docket is stopped
+  docket doctor                        print the effective configuration (secrets masked) and check every dependency
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -79,6 +82,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdBench(ctx, args, stdout, stderr)
 	case "edge-sim":
 		return cmdEdgeSim(ctx, args, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, args, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -129,9 +129,11 @@ type doctor struct {
 	problems int
 }
 
-func (d *doctor) line(mark, what, msg string) { fmt.Fprintf(d.out, "  %-4s  %s: %s\n", mark, what, msg) }
-func (d *doctor) ok(what, msg string)         { d.line("ok", what, msg) }
-func (d *doctor) warn(what, msg string)       { d.line("warn", what, msg) }
+func (d *doctor) line(mark, what, msg string) {
+	fmt.Fprintf(d.out, "  %-4s  %s: %s\n", mark, what, msg)
+}
+func (d *doctor) ok(what, msg string)   { d.line("ok", what, msg) }
+func (d *doctor) warn(what, msg string) { d.line("warn", what, msg) }
 func (d *doctor) fail(what, msg string) {
 	d.problems++
 	d.line("FAIL", what, msg)

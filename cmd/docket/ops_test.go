@@ -27,8 +27,9 @@ import (
 // process is `docket serve` running as a child process (this test binary
 // re-entering main, as in crash_test.go), with its log captured.
 type process struct {
-	cmd  *exec.Cmd
-	base string
+	cmd     *exec.Cmd
+	base    string
+	metrics chan string // the metrics listener's URL, when it has one
 	mu   sync.Mutex
 	logs bytes.Buffer
 	done chan error
@@ -48,7 +49,7 @@ func (p *process) log() string {
 
 func startDocket(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{done: make(chan error, 1)}
+	p := &process{done: make(chan error, 1), metrics: make(chan string, 1)}
 	p.cmd = exec.Command(os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	p.cmd.Env = append(os.Environ(), append(env, "DOCKET_TEST_RUN_MAIN=1")...)
 	p.cmd.Stderr = p
@@ -67,6 +68,9 @@ func startDocket(t *testing.T, env []string, args ...string) *process {
 		for lines.Scan() {
 			if u, ok := strings.CutPrefix(lines.Text(), "Docket is running at "); ok {
 				found <- u
+			}
+			if u, ok := strings.CutPrefix(lines.Text(), "Metrics at "); ok {
+				p.metrics <- u
 			}
 		}
 	}()
@@ -356,5 +360,49 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	if reportReq == "" || !httpLine || !jobLine {
 		t.Errorf("request id %q: on the request's log line %v, on its job's %v\n%s", reportReq, httpLine, jobLine, logs)
+	}
+}
+
+// TestMetricsListener: with DOCKET_METRICS_LISTEN the metrics (and probes) are
+// served on their own address, never on the public one.
+func TestMetricsListener(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "metrics.db")
+	p := startDocket(t, []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_METRICS_LISTEN=127.0.0.1:0"}, "--demo")
+	var metricsURL string
+	select {
+	case metricsURL = <-p.metrics:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no metrics listener announced")
+	}
+	get := func(u string) (int, string) {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get(p.base + "/readyz"); code != http.StatusOK || !strings.Contains(body, "database: ok") || !strings.Contains(body, "job queue: ok") {
+		t.Errorf("/readyz on the web listener: %d %q", code, body)
+	}
+	if code, _ := get(p.base + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: %d, want 404", code)
+	}
+	get(p.base + "/report")
+	code, body := get(metricsURL)
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`docket_http_requests_total{method="GET",route="/report",status="200"} 1`,
+		"docket_queue_open_cases{queue=\"general\"}", "docket_jobs{state=\"available\"}", "docket_metrics_db_up 1", "go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, body := get(strings.TrimSuffix(metricsURL, "/metrics") + "/readyz"); code != http.StatusOK || !strings.Contains(body, "database: ok") {
+		t.Errorf("/readyz on the metrics listener: %d %q", code, body)
 	}
 }

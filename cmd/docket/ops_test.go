@@ -30,9 +30,9 @@ type process struct {
 	cmd     *exec.Cmd
 	base    string
 	metrics chan string // the metrics listener's URL, when it has one
-	mu   sync.Mutex
-	logs bytes.Buffer
-	done chan error
+	mu      sync.Mutex
+	logs    bytes.Buffer
+	done    chan error
 }
 
 func (p *process) Write(b []byte) (int, error) {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,32 @@ type HTTPObserver interface {
 // served here but on their own listen address (DOCKET_METRICS_LISTEN).
 func (s *Server) routesOps() {
 	s.echo.GET("/readyz", s.readyz)
+}
+
+// dropBadRequestID keeps a proxy's X-Request-ID only when it is a short token;
+// anything else (long, or with characters a log reader could be fooled by) is
+// dropped and the RequestID middleware makes a fresh one.
+func dropBadRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !goodRequestID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func goodRequestID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/+=", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) readyz(c echo.Context) error {

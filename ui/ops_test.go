@@ -325,3 +325,25 @@ func TestReadyz(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestRequestID: a proxy's short request id is kept and echoed; a long or odd
+// one is replaced.
+func TestRequestID(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	for _, tc := range []struct {
+		sent string
+		kept bool
+	}{
+		{"lb-7f3a9c2e-0001", true},
+		{strings.Repeat("a", 200), false},
+		{"evil\" level=ERROR msg=forged", false},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/healthz", nil)
+		req.Header.Set("X-Request-ID", tc.sent)
+		res := e.client().do(req)
+		got := res.Header.Get("X-Request-ID")
+		if (got == tc.sent) != tc.kept || got == "" {
+			t.Errorf("sent %q, got %q; kept want %v", tc.sent, got, tc.kept)
+		}
+	}
+}

@@ -109,6 +109,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	e.HTTPErrorHandler = s.handleError
 	s.echo = e
 
+	e.Use(dropBadRequestID) // ops.go
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())

@@ -48,7 +48,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DOCKET_DATABASE_URL", "docket.db"), "SQLite file path or postgres:// URL (DOCKET_DATABASE_URL)")
 	fs.StringVar(&c.Listen, "listen", env("DOCKET_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on (DOCKET_LISTEN)")
 	fs.StringVar(&c.BaseURL, "base-url", env("DOCKET_BASE_URL", ""), "public URL of this Docket; https:// turns on Secure cookies (DOCKET_BASE_URL; default http://<listen>)")
-	fs.StringVar(&c.LogFormat, "log-format", env("DOCKET_LOG_FORMAT", "text"), "log format: text or json (DOCKET_LOG_FORMAT)")
+	fs.StringVar(&c.LogFormat, "log-format", env("DOCKET_LOG_FORMAT", "auto"), "log format: text, json, or auto: JSON for docket serve, text with --demo and for the other commands (DOCKET_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DOCKET_LOG_LEVEL)")
 	fs.BoolVar(&c.AutoMigrate, "migrate", env("DOCKET_AUTO_MIGRATE", "true") == "true", "apply pending migrations at start (DOCKET_AUTO_MIGRATE)")
 	fs.StringVar(&c.EdgeEndpoints, "edge-endpoints", env("DOCKET_EDGE_ENDPOINTS", ""), "comma-separated edge URLs that receive signed directives (DOCKET_EDGE_ENDPOINTS)")
@@ -98,8 +98,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("DOCKET_BASE_URL / --base-url: %q is not an http(s) URL", c.BaseURL)
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return fmt.Errorf("DOCKET_LOG_FORMAT / --log-format: %q is neither text nor json", c.LogFormat)
+	if c.LogFormat != "text" && c.LogFormat != "json" && c.LogFormat != "auto" {
+		return fmt.Errorf("DOCKET_LOG_FORMAT / --log-format: %q is neither text nor json (nor auto)", c.LogFormat)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {

@@ -178,6 +178,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if cfg.LogFormat == "auto" && !withDemo {
+		cfg.LogFormat = "json" // production: one JSON object a line, for the log shipper
+	}
 	start := time.Now()
 	// The demo brings its own edge, so a new user sees a site go dark after sign-off.
 	var demoEdge string
@@ -191,6 +194,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.db.Close()
+	slog.SetDefault(a.log) // libraries that log to the default logger, in the same format
 	if withDemo {
 		if _, err := demo.Seed(ctx, a.db, a.users, time.Now); err != nil {
 			return fmt.Errorf("demo data: %w", err)

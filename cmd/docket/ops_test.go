@@ -9,17 +9,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dockethq/docket/apikeys"
+	"github.com/dockethq/docket/edgesim"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
 )
@@ -405,4 +408,111 @@ func TestMetricsListener(t *testing.T) {
 	if code, body := get(strings.TrimSuffix(metricsURL, "/metrics") + "/readyz"); code != http.StatusOK || !strings.Contains(body, "database: ok") {
 		t.Errorf("/readyz on the metrics listener: %d %q", code, body)
 	}
+}
+
+// restrictKestrel signs in as the demo senior reviewer and restricts the
+// malware site's case through the web UI.
+func restrictKestrel(t *testing.T, base, dbPath string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	u, _ := url.Parse(base)
+	var csrf string
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "docket_csrf" {
+			csrf = c.Value
+		}
+	}
+	post := func(path string, form url.Values) int {
+		form.Set("_csrf", csrf)
+		res, err := hc.PostForm(base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post("/login", url.Values{"email": {"senior@docket.example"}, "password": {"docket-demo-password"}}); code != http.StatusSeeOther {
+		t.Fatalf("login: %d", code)
+	}
+	db, err := database.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var caseID int64
+	db.R.Table("cases").Select("id").Where("hostname = 'files.kestrel.example'").Scan(&caseID)
+	path := "/cases/" + itoa(caseID)
+	if code := post(path+"/claim", url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("claim: %d", code)
+	}
+	if code := post(path+"/decide", url.Values{"action": {"restrict"}, "grounds": {"AUP 5"}, "explanation": {"Malware."}}); code != http.StatusSeeOther {
+		t.Fatalf("decide: %d", code)
+	}
+}
+
+// TestSIGTERMReturnsRunningJobs: a delivery is stuck on a slow edge when
+// Docket gets SIGTERM. Docket exits once its grace is up, the delivery goes back
+// to the queue, and after a restart it reaches the edge.
+func TestSIGTERMReturnsRunningJobs(t *testing.T) {
+	secret := edgesim.NewSecret()
+	sim, err := edgesim.New([]string{secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slow atomic.Bool
+	slow.Store(true)
+	arrived := make(chan struct{}, 10)
+	edge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() {
+			io.Copy(io.Discard, r.Body) // so the server notices when the client hangs up
+			arrived <- struct{}{}
+			select { // hangs until the sender gives up
+			case <-r.Context().Done():
+			case <-time.After(20 * time.Second):
+			}
+			http.Error(w, "too late", http.StatusServiceUnavailable)
+			return
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	defer edge.Close()
+	dbPath := filepath.Join(t.TempDir(), "jobs.db")
+	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=1s",
+		"DOCKET_EDGE_ENDPOINTS=" + edge.URL + edgesim.PathDirectives, "DOCKET_EDGE_SECRETS=" + secret}
+	p := startDocket(t, env, "--demo")
+	restrictKestrel(t, p.base, dbPath)
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the delivery never reached the edge")
+	}
+	start := time.Now()
+	p.stop(t, 15*time.Second) // the grace, then the cancelled job's return; not the edge's 20 s
+	t.Logf("exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+
+	db, err := database.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var states []string
+	db.R.Table("river_job").Where("kind = 'deliver_directive'").Pluck("state", &states)
+	if len(states) != 1 || states[0] == "running" || states[0] == "completed" || states[0] == "cancelled" || states[0] == "discarded" {
+		t.Fatalf("the cut-short delivery's job is %v, want it back on the queue", states)
+	}
+	t.Logf("job state %v", states)
+	slow.Store(false)
+	startDocket(t, env)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sim.WaitFor(ctx, "files.kestrel.example", 1); err != nil {
+		t.Fatalf("the returned delivery never reached the edge after the restart: %v", err)
+	}
+	t.Logf("delivered %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/edgesim"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
 )
 
@@ -139,7 +140,34 @@ func issueFlaggerKey(t *testing.T, dbURL string) string {
 // SIGTERM. Docket exits cleanly within its grace, and every report in a 2xx
 // answer is in the database after a restart.
 func TestSIGTERMUnderLoad(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "term.db")
+	t.Run("sqlite", func(t *testing.T) { testSIGTERMUnderLoad(t, filepath.Join(t.TempDir(), "term.db")) })
+	t.Run("postgres", func(t *testing.T) { testSIGTERMUnderLoad(t, postgresSchemaURL(t)) })
+}
+
+// postgresSchemaURL is a DOCKET_DATABASE_URL for a fresh PostgreSQL schema,
+// dropped when the test ends.
+func postgresSchemaURL(t *testing.T) string {
+	t.Helper()
+	admin, err := database.Open(context.Background(), testdb.PostgresURL())
+	if err != nil {
+		testdb.Unavailable(t, "PostgreSQL", err)
+	}
+	schema := fmt.Sprintf("t_ops_%d", time.Now().UnixNano())
+	if err := admin.W.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.W.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
+		admin.Close()
+	})
+	u, _ := url.Parse(testdb.PostgresURL())
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 	key := issueFlaggerKey(t, dbPath)
 	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=20s"}
 	p := startDocket(t, env, "--demo")

@@ -30,6 +30,7 @@ type Service struct {
 	onReport    func(tx *gorm.DB, r *Report, rep *Reporter) error
 	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
 	dupWindow   time.Duration // see SetDuplicateWindow
+	observers   []func(Event) // after commit (observe.go)
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -254,6 +255,7 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.committed(Event{Action: ActAddReport, Report: &rep})
 	return &rep, nil
 }
 

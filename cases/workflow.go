@@ -73,6 +73,7 @@ func (s *Service) apply(ctx context.Context, a Actor, caseID int64, ch change) (
 	if err != nil {
 		return nil, err
 	}
+	s.committedAction(ch.action, &out, ch.details)
 	return &out, nil
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/intake"
+	"github.com/dockethq/docket/internal/reqlog"
 )
 
 // DefaultMailFrom is the sender of notices unless configured.
@@ -204,6 +205,8 @@ type Notice struct {
 // noticeArgs is the River job that sends one notice.
 type noticeArgs struct {
 	NoticeID int64 `json:"notice_id"`
+	// RequestID is the request that caused the notice, for the worker's logs.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (noticeArgs) Kind() string { return "send_notice" }
@@ -219,7 +222,7 @@ func (n *Notifier) queueNotice(tx *gorm.DB, kind, to string, r Rendered, caseID,
 	if err := tx.Create(&no).Error; err != nil {
 		return fmt.Errorf("write notice: %w", err)
 	}
-	if _, err := n.river.InsertTx(tx.Statement.Context, sqlTx, noticeArgs{NoticeID: no.ID}, nil); err != nil {
+	if _, err := n.river.InsertTx(tx.Statement.Context, sqlTx, noticeArgs{NoticeID: no.ID, RequestID: reqlog.RequestID(tx.Statement.Context)}, nil); err != nil {
 		return fmt.Errorf("enqueue notice: %w", err)
 	}
 	return nil

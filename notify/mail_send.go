@@ -13,6 +13,8 @@ import (
 
 	"github.com/riverqueue/river"
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/dockethq/docket/internal/reqlog"
 )
 
 type mailWorker struct {
@@ -29,6 +31,7 @@ var errBadAddress = errors.New("bad address")
 // with the notifier's backoff; past the delivery horizon the notice is dead.
 func (w *mailWorker) Work(ctx context.Context, job *river.Job[noticeArgs]) error {
 	n := w.n
+	ctx = reqlog.WithRequestID(ctx, job.Args.RequestID)
 	db := n.db.W.WithContext(ctx)
 	var no Notice
 	if err := db.Take(&no, job.Args.NoticeID).Error; err != nil {
@@ -41,8 +44,9 @@ func (w *mailWorker) Work(ctx context.Context, job *river.Job[noticeArgs]) error
 	if now.Sub(no.CreatedAt) > n.cfg.Horizon {
 		err := fmt.Errorf("gave up after %s: %s", n.cfg.Horizon, no.LastError)
 		db.Model(&no).Updates(map[string]any{"state": "dead", "last_error": truncate(err.Error(), 500)})
-		n.log.Error("notice dead-lettered", "notice", no.ID, "kind", no.Kind, "attempts", no.Attempts)
-		return river.JobCancel(err)
+		n.log.ErrorContext(ctx, "notice dead-lettered", "notice", no.ID, "kind", no.Kind, "attempts", no.Attempts)
+		n.observeNotice(false)
+		return river.JobCancel(scrubRecipient(err, no.Recipient))
 	}
 	sendErr := n.sendNotice(ctx, &no, now)
 	upd := map[string]any{"attempts": no.Attempts + 1}
@@ -57,11 +61,74 @@ func (w *mailWorker) Work(ctx context.Context, job *river.Job[noticeArgs]) error
 	if err := db.Model(&no).Updates(upd).Error; err != nil {
 		return err
 	}
+	// River logs a job's error: the recipient (perhaps a reporter) stays out of it.
+	sendErr = scrubRecipient(sendErr, no.Recipient)
 	if errors.Is(sendErr, errBadAddress) {
-		n.log.Error("notice cannot be sent", "notice", no.ID, "kind", no.Kind, "err", sendErr)
+		n.log.ErrorContext(ctx, "notice cannot be sent", "notice", no.ID, "kind", no.Kind, "err", sendErr)
+		n.observeNotice(false)
 		return river.JobCancel(sendErr)
 	}
+	if sendErr == nil {
+		n.observeNotice(true)
+		n.log.DebugContext(ctx, "notice sent", "notice", no.ID, "kind", no.Kind)
+	}
 	return sendErr
+}
+
+func (n *Notifier) observeNotice(sent bool) {
+	switch {
+	case n.cfg.Observer == nil:
+	case sent:
+		n.cfg.Observer.NoticeSent()
+	default:
+		n.cfg.Observer.NoticeDead()
+	}
+}
+
+// scrubRecipient replaces the recipient's address in err's text (an SMTP
+// server's rejection quotes it) so the error can be logged.
+func scrubRecipient(err error, recipient string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	addr := recipient
+	if a, perr := mail.ParseAddress(recipient); perr == nil {
+		addr = a.Address
+	}
+	if strings.TrimSpace(addr) == "" || !strings.Contains(strings.ToLower(msg), strings.ToLower(addr)) && !strings.Contains(msg, recipient) {
+		return err
+	}
+	msg = strings.ReplaceAll(msg, recipient, "<recipient>")
+	msg = replaceFold(msg, addr, "<recipient>")
+	return &scrubbedError{msg: msg, err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// replaceFold replaces every case-insensitive occurrence of old in s.
+func replaceFold(s, old, with string) string {
+	if old == "" {
+		return s
+	}
+	lower, lo := strings.ToLower(s), strings.ToLower(old)
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, lo)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(with)
+		s, lower = s[i+len(old):], lower[i+len(lo):]
+	}
 }
 
 // sendNotice sends or files one notice.

@@ -30,6 +30,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/reqlog"
 )
 
 // Config says where directives go.
@@ -46,6 +47,16 @@ type Config struct {
 	// picked up again; default one minute (an attempt takes at most ten seconds).
 	RescueAfter time.Duration
 	Mail        MailConfig // notices by email (mail.go)
+	// Observer hears about outcomes (the metrics count them); optional.
+	Observer Observer
+}
+
+// Observer hears about deliveries and notices as they finish.
+type Observer interface {
+	Delivered(target string, queued time.Duration) // queued: from the decision's commit to the target's 2xx
+	DeadLettered(target string)
+	NoticeSent()
+	NoticeDead()
 }
 
 func (c *Config) defaults() {
@@ -173,15 +184,28 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 // Start works deliveries until ctx is done or Stop is called.
 func (n *Notifier) Start(ctx context.Context) error { return n.river.Start(ctx) }
 
-// Stop lets running deliveries finish (they are retried later if cut short).
+// Stop stops fetching jobs and lets running ones finish until ctx is done;
+// then it cancels what still runs, which River puts back on the queue to be
+// retried (by this instance after a restart, or by another one).
 func (n *Notifier) Stop(ctx context.Context) error {
 	defer n.sender.close()
-	return n.river.Stop(ctx)
+	err := n.river.Stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if herr := n.river.StopAndCancel(hard); herr != nil {
+		return fmt.Errorf("jobs still running after cancelling them: %w", herr)
+	}
+	return fmt.Errorf("running jobs were cancelled and returned to the queue: %w", err)
 }
 
 // deliverArgs is the River job: one delivery of one directive to one target.
 type deliverArgs struct {
 	DeliveryID int64 `json:"delivery_id"`
+	// RequestID is the request that caused the delivery, for the worker's logs.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (deliverArgs) Kind() string { return "deliver_directive" }
@@ -225,7 +249,7 @@ func (n *Notifier) enqueue(tx *gorm.DB, d *cases.Directive) error {
 		if err := tx.Create(&del).Error; err != nil {
 			return err
 		}
-		res, err := n.river.InsertTx(tx.Statement.Context, sqlTx, deliverArgs{DeliveryID: del.ID}, nil)
+		res, err := n.river.InsertTx(tx.Statement.Context, sqlTx, deliverArgs{DeliveryID: del.ID, RequestID: reqlog.RequestID(tx.Statement.Context)}, nil)
 		if err != nil {
 			return fmt.Errorf("enqueue delivery: %w", err)
 		}
@@ -248,7 +272,7 @@ func (n *Notifier) Replay(ctx context.Context, deliveryID int64) error {
 			return errors.New("only a dead-lettered delivery can be replayed")
 		}
 		sqlTx := tx.Statement.ConnPool.(*sql.Tx)
-		job, err := n.river.InsertTx(ctx, sqlTx, deliverArgs{DeliveryID: deliveryID}, nil)
+		job, err := n.river.InsertTx(ctx, sqlTx, deliverArgs{DeliveryID: deliveryID, RequestID: reqlog.RequestID(ctx)}, nil)
 		if err != nil {
 			return err
 		}

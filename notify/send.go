@@ -144,14 +144,11 @@ func (s *sender) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if s.kv != nil {
 		return s.kv, nil
 	}
-	if s.nc == nil {
-		nc, err := nats.Connect(s.cfg.NATSURL, nats.Name("docket"), nats.MaxReconnects(-1))
-		if err != nil {
-			return nil, fmt.Errorf("connect to NATS: %w", err)
-		}
-		s.nc = nc
+	nc, err := s.connLocked()
+	if err != nil {
+		return nil, err
 	}
-	js, err := jetstream.New(s.nc)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +158,32 @@ func (s *sender) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	s.kv = kv
 	return kv, nil
+}
+
+// connLocked returns the NATS connection, connecting on first use; s.mu is held.
+func (s *sender) connLocked() (*nats.Conn, error) {
+	if s.nc == nil {
+		nc, err := nats.Connect(s.cfg.NATSURL, nats.Name("docket"), nats.MaxReconnects(-1), nats.Timeout(2*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS: %w", err)
+		}
+		s.nc = nc
+	}
+	return s.nc, nil
+}
+
+// pingNATS makes a round trip to the NATS server on the delivery connection.
+func (s *sender) pingNATS(ctx context.Context) error {
+	s.mu.Lock()
+	nc, err := s.connLocked()
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !nc.IsConnected() {
+		return fmt.Errorf("NATS connection is %s", nc.Status())
+	}
+	return nc.FlushWithContext(ctx)
 }
 
 func (s *sender) close() {

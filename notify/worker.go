@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/reqlog"
 )
 
 type deliverWorker struct {
@@ -18,6 +19,7 @@ type deliverWorker struct {
 // Work makes one attempt at one delivery.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	n := w.n
+	ctx = reqlog.WithRequestID(ctx, job.Args.RequestID)
 	db := n.db.W.WithContext(ctx)
 	var del Delivery
 	if err := db.Take(&del, job.Args.DeliveryID).Error; err != nil {
@@ -34,7 +36,10 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if now.Sub(del.CreatedAt) > n.cfg.Horizon {
 		err := fmt.Errorf("gave up after %s: %s", n.cfg.Horizon, del.LastError)
 		db.Model(&del).Updates(map[string]any{"state": "dead", "last_error": err.Error()})
-		n.log.Error("directive dead-lettered", "directive", dir.ID, "target", del.Target, "attempts", del.Attempts)
+		n.log.ErrorContext(ctx, "directive dead-lettered", "directive", dir.ID, "target", del.Target, "attempts", del.Attempts)
+		if n.cfg.Observer != nil {
+			n.cfg.Observer.DeadLettered(del.Target)
+		}
 		return river.JobCancel(err)
 	}
 	// Per-hostname order: wait while an older directive for one of these
@@ -76,13 +81,16 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if sendErr != nil {
 		return sendErr // River retries with backoff
 	}
+	if n.cfg.Observer != nil {
+		n.cfg.Observer.Delivered(del.Target, at.Sub(del.CreatedAt))
+	}
 	if del.Attempts > 0 {
 		// This target just recovered: wake the deliveries waiting on a retry
 		// timer rather than let each sleep out its backoff.
 		n.wakeTarget(ctx, del.Target)
 	}
 	if del.Attempts == 0 {
-		n.log.Debug("directive delivered", "directive", dir.ID, "target", del.Target, "version", dir.Version)
+		n.log.DebugContext(ctx, "directive delivered", "directive", dir.ID, "target", del.Target, "version", dir.Version)
 	}
 	return nil
 }

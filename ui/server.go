@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/reqlog"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/pow"
 	"github.com/dockethq/docket/users"
@@ -55,6 +57,13 @@ type Config struct {
 	// when zero): the work with JavaScript, the wait without.
 	PoWBits    int
 	PoWMinWait time.Duration
+	// Metrics counts requests by route pattern and status (optional).
+	Metrics HTTPObserver
+	// Ready answers /readyz (optional; without it /readyz pings the database).
+	Ready http.Handler
+	// ShutdownGrace is how long Serve lets in-flight requests finish once its
+	// context is cancelled; default 15s.
+	ShutdownGrace time.Duration
 }
 
 // Server is the HTTP side of Docket.
@@ -74,6 +83,9 @@ type Server struct {
 	inbox    *inbox.Service
 	evidence *evidence.Store
 	pow      *pow.Issuer
+	metrics  HTTPObserver
+	ready    http.Handler
+	grace    time.Duration
 }
 
 // New builds the server and registers every route.
@@ -105,7 +117,11 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now), limits: cfg.Limits}
+	log = slog.New(reqlog.Handler(log.Handler())) // request_id on every record logged with a request's context
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 15 * time.Second
+	}
+	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now), limits: cfg.Limits, grace: cfg.ShutdownGrace, metrics: cfg.Metrics, ready: cfg.Ready}
 	s.inbox = cfg.Inbox
 	if s.inbox == nil {
 		s.inbox = inbox.NewService(db, cs, now)
@@ -124,6 +140,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	e.IPExtractor = cfg.Limits.ipExtractor()
 	s.echo = e
 
+	e.Use(dropBadRequestID) // ops.go
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
@@ -229,6 +246,7 @@ func (s *Server) routes() {
 	s.routesIntake()
 	s.routesMail()
 	s.routesForm()
+	s.routesOps()
 }
 
 // Handler returns the server as an http.Handler.
@@ -253,10 +271,14 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		// Stop accepting, let in-flight requests finish within the grace; what
+		// is still running then is cut off (its client sees the connection close
+		// and never a 2xx for work that did not commit).
+		shut, cancel := context.WithTimeout(context.Background(), s.grace)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+			_ = srv.Close()
+			return fmt.Errorf("requests still running after the shutdown grace of %s: %w", s.grace, err)
 		}
 		return nil
 	}
@@ -272,6 +294,10 @@ func cacheStatic(h http.Handler) http.Handler {
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		// The request id follows the request into its log lines and into the
+		// jobs it enqueues (reqlog).
+		req := c.Request()
+		c.SetRequest(req.WithContext(reqlog.WithRequestID(req.Context(), c.Response().Header().Get(echo.HeaderXRequestID))))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -281,10 +307,13 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			lvl = slog.LevelError
 		}
-		// The path, never the query: receipts and tokens stay out of logs.
+		took := time.Since(start)
+		if s.metrics != nil {
+			s.metrics.ObserveHTTP(c.Path(), req.Method, status, took)
+		}
+		// The route pattern, never the path or query: receipts and tokens stay out of logs.
 		s.log.Log(c.Request().Context(), lvl, "http",
-			"method", c.Request().Method, "route", c.Path(), "status", status,
-			"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			"method", req.Method, "route", c.Path(), "status", status, "ms", took.Milliseconds())
 		return nil
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/reqlog"
 	"github.com/dockethq/docket/notify"
 )
 
@@ -47,6 +48,8 @@ type config struct {
 	SMTPListen      string // email intake by SMTP (serve); empty: off
 	SMTPRecipients  string // comma-separated addresses or @domains the listener accepts; empty: any
 	EvidenceURL     string // gocloud.dev/blob bucket URL for report evidence
+	MetricsListen string        // separate address for /metrics (and /readyz); empty: no metrics
+	ShutdownGrace time.Duration // SIGTERM: how long in-flight requests and running jobs get
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig
@@ -57,7 +60,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DOCKET_DATABASE_URL", "docket.db"), "SQLite file path or postgres:// URL (DOCKET_DATABASE_URL)")
 	fs.StringVar(&c.Listen, "listen", env("DOCKET_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on (DOCKET_LISTEN)")
 	fs.StringVar(&c.BaseURL, "base-url", env("DOCKET_BASE_URL", ""), "public URL of this Docket; https:// turns on Secure cookies (DOCKET_BASE_URL; default http://<listen>)")
-	fs.StringVar(&c.LogFormat, "log-format", env("DOCKET_LOG_FORMAT", "text"), "log format: text or json (DOCKET_LOG_FORMAT)")
+	fs.StringVar(&c.LogFormat, "log-format", env("DOCKET_LOG_FORMAT", "auto"), "log format: text, json, or auto: JSON for docket serve, text with --demo and for the other commands (DOCKET_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DOCKET_LOG_LEVEL)")
 	fs.BoolVar(&c.AutoMigrate, "migrate", env("DOCKET_AUTO_MIGRATE", "true") == "true", "apply pending migrations at start (DOCKET_AUTO_MIGRATE)")
 	fs.StringVar(&c.EdgeEndpoints, "edge-endpoints", env("DOCKET_EDGE_ENDPOINTS", ""), "comma-separated edge URLs that receive signed directives (DOCKET_EDGE_ENDPOINTS)")
@@ -82,6 +85,12 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
 	fs.StringVar(&c.SMTPListen, "smtp-listen", env("DOCKET_SMTP_LISTEN", ""), "host:port to receive abuse mail by SMTP on (serve; DOCKET_SMTP_LISTEN; default off)")
 	fs.StringVar(&c.SMTPRecipients, "smtp-recipients", env("DOCKET_SMTP_RECIPIENTS", ""), "comma-separated addresses or @domains the SMTP listener accepts mail for (DOCKET_SMTP_RECIPIENTS; default any)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", env("DOCKET_METRICS_LISTEN", ""), "address to serve Prometheus /metrics (and /readyz) on, e.g. 127.0.0.1:9090; empty: no metrics (DOCKET_METRICS_LISTEN)")
+	grace, err := time.ParseDuration(env("DOCKET_SHUTDOWN_GRACE", "30s"))
+	if err != nil {
+		grace = -1
+	}
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", grace, "on SIGTERM, how long in-flight requests and running jobs get before Docket exits (DOCKET_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 	c.bindIntake(fs)
 	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence-files/ next to the SQLite file, else ./evidence-files)")
@@ -110,8 +119,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("DOCKET_BASE_URL / --base-url: %q is not an http(s) URL", c.BaseURL)
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return fmt.Errorf("DOCKET_LOG_FORMAT / --log-format: %q is neither text nor json", c.LogFormat)
+	if c.LogFormat != "text" && c.LogFormat != "json" && c.LogFormat != "auto" {
+		return fmt.Errorf("DOCKET_LOG_FORMAT / --log-format: %q is neither text nor json (nor auto)", c.LogFormat)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -183,6 +192,14 @@ func (c *config) validate() error {
 	if u, err := url.Parse(c.EvidenceURL); err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
 		return fmt.Errorf("DOCKET_EVIDENCE_URL / --evidence-url: %q is not a file:// or s3:// URL", c.EvidenceURL)
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("DOCKET_METRICS_LISTEN / --metrics-listen: %q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsListen)
+		}
+	}
+	if c.ShutdownGrace <= 0 {
+		return fmt.Errorf("DOCKET_SHUTDOWN_GRACE / --shutdown-grace: give a positive duration such as 30s")
+	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)
 	}
@@ -213,10 +230,11 @@ func (c *config) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.LogLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
+	// reqlog adds the request id to records logged with a request's (or its job's) context.
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(reqlog.Handler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(reqlog.Handler(slog.NewTextHandler(w, opts)))
 }
 
 // secure reports whether cookies must be Secure: whenever users reach Docket over HTTPS.

@@ -27,6 +27,7 @@ import (
 	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/demo"
+	"github.com/dockethq/docket/internal/metrics"
 	"github.com/dockethq/docket/migrations"
 	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
@@ -45,6 +46,9 @@ Usage:
   docket edge-sim --secret whsec_… [--listen A --nats-url U]   run the reference edge (demo sites, applies directives)
   docket import sites [--dry-run] FILE.csv|FILE.json   load customers and their hostnames (idempotent upsert)
   docket ingest-mail [--maildir DIR | --mbox FILE]   read abuse mail (ARF, X-ARF) from stdin, a Maildir or an mbox
+  docket backup --to FILE              consistent online backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump), checked
+  docket restore --from FILE [--force] check a backup and restore it while Docket is stopped
+  docket doctor                        print the effective configuration (secrets masked) and check every dependency
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -87,6 +91,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdImport(ctx, args, stdin, stdout, stderr)
 	case "ingest-mail":
 		return cmdIngestMail(ctx, args, stdin, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, args, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -105,6 +115,7 @@ type app struct {
 	cases    *cases.Service
 	users    *users.Service
 	notifier *notify.Notifier
+	metrics  *metrics.Metrics
 }
 
 func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (config, []string, error) {
@@ -155,10 +166,12 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		users: users.NewService(db, en, now),
 	}
 	a.cases.SetDuplicateWindow(cfg.DuplicateWindow)
+	a.metrics = metrics.New(db, now)
+	a.cases.OnCommitted(a.metrics.CaseEvent)
 	// Every instance enqueues deliveries with its decisions; serve also works them.
 	a.notifier, err = notify.New(notify.Config{
 		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon, RescueAfter: cfg.RescueAfter,
-		Mail: cfg.mail(),
+		Mail: cfg.mail(), Observer: a.metrics,
 	}, db, a.cases, log, now)
 	if err != nil {
 		db.Close()
@@ -175,6 +188,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if cfg.LogFormat == "auto" && !withDemo {
+		cfg.LogFormat = "json" // production: one JSON object a line, for the log shipper
+	}
 	start := time.Now()
 	// The demo brings its own edge, so a new user sees a site go dark after sign-off.
 	var demoEdge string
@@ -188,13 +204,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.db.Close()
+	slog.SetDefault(a.log) // libraries that log to the default logger, in the same format
 	if withDemo {
 		if _, err := demo.Seed(ctx, a.db, a.users, time.Now); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
 	in := inbox.NewService(a.db, a.cases, time.Now)
-	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}
+	ready := a.readiness()
+	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Metrics: a.metrics, Ready: ready, ShutdownGrace: cfg.ShutdownGrace}
 	uiCfg.Limits = cfg.limits(a.db)
 	uiCfg.Inbox = in
 	ev, err := evidence.Open(ctx, cfg.EvidenceURL, a.db, time.Now)
@@ -210,16 +228,44 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := a.startScaleOut(ctx); err != nil {
 		return err
 	}
-	if err := a.notifier.Start(ctx); err != nil {
+	// Jobs run on a context SIGTERM does not cancel: shutdown stops them in
+	// order below, after the HTTP server has drained.
+	if err := a.notifier.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start deliveries: %w", err)
 	}
+	stopping := make(chan time.Time, 1)
+	go func() {
+		<-ctx.Done()
+		stopping <- time.Now()
+		ready.Drain() // a load balancer polling /readyz stops sending requests
+		a.log.Info("shutting down", "grace", cfg.ShutdownGrace.String())
+	}()
+	if cfg.MetricsListen != "" {
+		go func() {
+			err := serveMetrics(ctx, cfg.MetricsListen, a.metrics, ready, func(addr string) {
+				a.log.Info("metrics are served", "url", "http://"+addr+"/metrics")
+				fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", addr)
+			})
+			if err != nil {
+				a.log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
 	defer func() {
-		// Let running deliveries finish; what is cut short is retried after restart.
-		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// The HTTP side has drained: running jobs get what is left of the grace,
+		// then are cancelled and go back to the queue.
+		deadline := time.Now().Add(cfg.ShutdownGrace)
+		select {
+		case t := <-stopping:
+			deadline = t.Add(cfg.ShutdownGrace)
+		default:
+		}
+		stop, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
 		if err := a.notifier.Stop(stop); err != nil {
-			a.log.Warn("stop deliveries", "err", err)
+			a.log.Warn("stop jobs", "err", err)
 		}
+		a.log.Info("stopped")
 	}()
 	smtpAddr := ""
 	if cfg.SMTPListen != "" {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockethq/docket/edgesim"
+	"github.com/dockethq/docket/internal/testdb"
+)
+
+// deadAddr is a local address where nothing listens.
+func deadAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestDoctor(t *testing.T) {
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:4222", time.Second); err != nil {
+		testdb.Unavailable(t, "NATS", err)
+	} else {
+		c.Close()
+	}
+	dir := t.TempDir()
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(dir, "doctor.db"))
+	if out, err := docket(t, "", "doctor"); err != nil || !strings.Contains(out, "no database file yet") {
+		t.Errorf("doctor before the database exists: %v\n%s", err, out)
+	}
+	if _, err := docket(t, "", "seed-demo"); err != nil {
+		t.Fatal(err)
+	}
+	secret := edgesim.NewSecret()
+	sim, _ := edgesim.New([]string{secret})
+	edge := httptest.NewServer(sim.Handler())
+	defer edge.Close()
+	t.Setenv("DOCKET_EDGE_ENDPOINTS", edge.URL+edgesim.PathDirectives)
+	t.Setenv("DOCKET_EDGE_SECRETS", secret)
+	t.Setenv("DOCKET_NATS_URL", "nats://127.0.0.1:4222")
+	t.Setenv("DOCKET_OUTBOX", filepath.Join(dir, "outbox"))
+
+	out, err := docket(t, "", "doctor", "--log-level", "warn")
+	if err != nil {
+		t.Fatalf("doctor on a healthy set-up: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"No problems found", "schema: current", "job queue: River's tables are migrated", "nats nats://127.0.0.1:4222: connected",
+		"edge-secrets", "1 secret(s), masked", "environment DOCKET_EDGE_SECRETS", "flag --log-level", "shutdown-grace", "outbox",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("healthy doctor output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, secret) || strings.Contains(out, strings.TrimPrefix(secret, "whsec_")) {
+		t.Errorf("doctor printed the edge secret:\n%s", out)
+	}
+
+	// Everything unreachable: each named, with a non-zero exit, secrets masked.
+	t.Setenv("DOCKET_EDGE_ENDPOINTS", "http://"+deadAddr(t)+"/directives")
+	t.Setenv("DOCKET_NATS_URL", "nats://"+deadAddr(t))
+	t.Setenv("DOCKET_SMTP_URL", "smtp://mailer:SmtpMarkerPass77@"+deadAddr(t))
+	out, err = docket(t, "", "doctor")
+	if err == nil || !strings.Contains(out, "3 problem(s) found") {
+		t.Fatalf("doctor with nothing reachable: %v\n%s", err, out)
+	}
+	for _, want := range []string{"FAIL  edge http://", "not reachable", "FAIL  nats", "FAIL  smtp smtp://mailer:xxxxx@"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "SmtpMarkerPass77") {
+		t.Errorf("doctor printed the SMTP password:\n%s", out)
+	}
+
+	// PostgreSQL that refuses: the password in the URL stays masked.
+	t.Setenv("DOCKET_DATABASE_URL", "postgres://docket:PgMarkerPass55@"+deadAddr(t)+"/docket?sslmode=disable")
+	t.Setenv("DOCKET_SMTP_URL", "")
+	out, err = docket(t, "", "doctor")
+	if err == nil || !strings.Contains(out, "FAIL  database postgres://docket:xxxxx@") || strings.Contains(out, "PgMarkerPass55") {
+		t.Errorf("doctor with PostgreSQL down: %v\n%s", err, out)
+	}
+
+	// A bad value: said plainly, non-zero.
+	t.Setenv("DOCKET_LOG_FORMAT", "xml")
+	out, err = docket(t, "", "doctor")
+	if err == nil || !strings.Contains(out, "FAIL  configuration: DOCKET_LOG_FORMAT") {
+		t.Errorf("doctor with a bad value: %v\n%s", err, out)
+	}
+}

@@ -45,11 +45,11 @@ type config struct {
 	RateLimitAPI    string // per API key on POST /api/v1/reports
 	TrustedProxies  string // comma-separated CIDRs whose X-Forwarded-For is believed
 	DuplicateWindow time.Duration
-	SMTPListen      string // email intake by SMTP (serve); empty: off
-	SMTPRecipients  string // comma-separated addresses or @domains the listener accepts; empty: any
-	EvidenceURL     string // gocloud.dev/blob bucket URL for report evidence
-	MetricsListen string        // separate address for /metrics (and /readyz); empty: no metrics
-	ShutdownGrace time.Duration // SIGTERM: how long in-flight requests and running jobs get
+	SMTPListen      string        // email intake by SMTP (serve); empty: off
+	SMTPRecipients  string        // comma-separated addresses or @domains the listener accepts; empty: any
+	EvidenceURL     string        // gocloud.dev/blob bucket URL for report evidence
+	MetricsListen   string        // separate address for /metrics (and /readyz); empty: no metrics
+	ShutdownGrace   time.Duration // SIGTERM: how long in-flight requests and running jobs get
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig

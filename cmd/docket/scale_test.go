@@ -541,3 +541,16 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestTimerIntervalConfig(t *testing.T) {
+	for _, v := range []string{"soon", "500ms", "-1m"} {
+		t.Run(v, func(t *testing.T) {
+			t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "d.db"))
+			t.Setenv("DOCKET_TIMER_INTERVAL", v)
+			_, err := docket(t, "", "migrate", "status")
+			if err == nil || !strings.Contains(err.Error(), "DOCKET_TIMER_INTERVAL") {
+				t.Fatalf("err = %v, want it to name DOCKET_TIMER_INTERVAL", err)
+			}
+		})
+	}
+}

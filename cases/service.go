@@ -29,6 +29,7 @@ type Service struct {
 	onDirective func(tx *gorm.DB, d *Directive) error
 	onReport    func(tx *gorm.DB, r *Report, rep *Reporter) error
 	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
+	strikes     StrikePolicy
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -48,7 +49,7 @@ func (s *Service) OnDirective(fn func(tx *gorm.DB, d *Directive) error) { s.onDi
 
 // NewService returns a cases service. now is injected so SLAs and ages are testable.
 func NewService(db *database.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: now}
+	return &Service{db: db, now: now, strikes: DefaultStrikePolicy}
 }
 
 // Limits on free text, so one report cannot fill the database or a reviewer's screen.

@@ -30,17 +30,28 @@ type Payload struct {
 	DecisionID string   `json:"decision_id"`
 	ReasonCode string   `json:"reason_code"`
 	IssuedAt   string   `json:"issued_at"`
+	// URLs are the blocked URLs of a site.block_url.
+	URLs []string `json:"urls,omitempty"`
+	// ExpiresAt is when Docket lifts the measure (with a newer reinstate);
+	// an edge may also stop enforcing it then by itself.
+	ExpiresAt string `json:"expires_at,omitempty"`
 }
 
 // NewPayload renders a directive row for the edge.
 func NewPayload(d *cases.Directive) (Payload, error) {
-	p := Payload{ID: d.ID, Type: d.Type, Version: d.Version, CaseID: strconv.FormatInt(d.CaseID, 10),
+	p := Payload{ID: d.ID, Type: d.EdgeType(), Version: d.Version, CaseID: strconv.FormatInt(d.CaseID, 10),
 		DecisionID: strconv.FormatInt(d.DecisionID, 10), ReasonCode: d.ReasonCode, IssuedAt: d.IssuedAt.UTC().Format(time.RFC3339)}
 	if d.CustomerID != nil {
 		p.CustomerID = strconv.FormatInt(*d.CustomerID, 10)
 	}
 	if err := json.Unmarshal([]byte(d.Hostnames), &p.Hostnames); err != nil {
 		return p, fmt.Errorf("directive %s hostnames: %w", d.ID, err)
+	}
+	if d.Measure == "block_url" {
+		p.URLs = d.URLList()
+	}
+	if d.ExpiresAt != nil {
+		p.ExpiresAt = d.ExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
 	return p, nil
 }

@@ -314,3 +314,16 @@ func (s *Service) DirectiveByID(ctx context.Context, id string) (*Directive, err
 	}
 	return &d, nil
 }
+
+// Label is the human name of a decided action.
+func (a DecisionAction) Label() string {
+	switch a {
+	case NoAction:
+		return "no action"
+	case Interstitial:
+		return "interstitial (warning page)"
+	case BlockURL:
+		return "block specific URLs"
+	}
+	return string(a)
+}

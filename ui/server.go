@@ -25,6 +25,7 @@ import (
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/reconcile"
 	"github.com/dockethq/docket/users"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	SessionIdle     time.Duration
 	// Replay re-queues a dead-lettered delivery (the notify package's).
 	Replay func(ctx context.Context, deliveryID int64) error
+	// Reconciler compares decisions with what the edges applied; nil hides it.
+	Reconciler *reconcile.Reconciler
 }
 
 // Server is the HTTP side of Docket.
@@ -56,6 +59,8 @@ type Server struct {
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
+
+	reconciler *reconcile.Reconciler
 }
 
 // New builds the server and registers every route.
@@ -87,7 +92,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
+	s := &Server{replay: cfg.Replay, reconciler: cfg.Reconciler, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -192,6 +197,7 @@ func (s *Server) routes() {
 	e.GET("/admin/flaggers", s.adminFlaggers)
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
+	s.routesEdge()
 }
 
 // Handler returns the server as an http.Handler.

@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/notify"
 )
@@ -35,6 +37,8 @@ type config struct {
 	SMTPURL  string // notices by SMTP; empty: .eml files in Outbox
 	MailFrom string
 	Outbox   string
+
+	StrikeThreshold int // live strike weight from which termination is suggested; 0 never
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 }
@@ -62,6 +66,11 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RescueAfter, "delivery-rescue-after", rescue, "retry a delivery left running by a crashed instance after this long (DOCKET_DELIVERY_RESCUE_AFTER)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("DOCKET_SMTP_URL", ""), "SMTP relay for notices: smtp://user:pass@host:587, smtp://host:25 (?tls=required|none) or smtps://; empty writes .eml files to the outbox folder (DOCKET_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("DOCKET_MAIL_FROM", notify.DefaultMailFrom), "sender of notices (DOCKET_MAIL_FROM)")
+	threshold, err := strconv.Atoi(env("DOCKET_STRIKE_THRESHOLD", strconv.Itoa(cases.DefaultStrikePolicy.Threshold)))
+	if err != nil {
+		threshold = -1 // reported by validate
+	}
+	fs.IntVar(&c.StrikeThreshold, "strike-threshold", threshold, "live strike weight from which a case suggests termination; 0 never (DOCKET_STRIKE_THRESHOLD)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 }
 
@@ -97,6 +106,9 @@ func (c *config) validate() error {
 	}
 	if c.RescueAfter <= 0 {
 		return fmt.Errorf("DOCKET_DELIVERY_RESCUE_AFTER / --delivery-rescue-after: give a positive duration such as 1m")
+	}
+	if c.StrikeThreshold < 0 {
+		return fmt.Errorf("DOCKET_STRIKE_THRESHOLD / --strike-threshold: give a whole number, 0 or more (0 never suggests termination)")
 	}
 	if c.DeliveryHorizon <= 0 {
 		return fmt.Errorf("DOCKET_DELIVERY_HORIZON / --delivery-horizon: give a positive duration such as 24h")

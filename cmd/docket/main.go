@@ -27,6 +27,7 @@ import (
 	"github.com/dockethq/docket/migrations"
 	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/reconcile"
 	"github.com/dockethq/docket/ui"
 	"github.com/dockethq/docket/users"
 )
@@ -145,6 +146,9 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		cases: cases.NewService(db, now),
 		users: users.NewService(db, en, now),
 	}
+	sp := cases.DefaultStrikePolicy
+	sp.Threshold = cfg.StrikeThreshold
+	a.cases.SetStrikePolicy(sp)
 	// Every instance enqueues deliveries with its decisions; serve also works them.
 	a.notifier, err = notify.New(notify.Config{
 		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon, RescueAfter: cfg.RescueAfter,
@@ -183,7 +187,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
+	rec := reconcile.New(reconcile.Config{Endpoints: cfg.endpoints(), NATSURL: cfg.NATSURL}, a.db, a.notifier.Resend, time.Now)
+	srv, err := ui.New(ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Reconciler: rec}, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err
 	}

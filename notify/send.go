@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -135,18 +136,49 @@ func (s *sender) send(ctx context.Context, target string, p Payload) (int, error
 	return res.StatusCode, nil
 }
 
-// putKV writes the directive as the desired state of each of its hostnames.
+// putKV writes the directive as the desired state of each of its hostnames,
+// unless a key already holds this version or a newer one: a directive for
+// several hostnames, re-sent later, must not overwrite a hostname that a newer
+// directive has moved on. Compare-and-set on the key's revision keeps this
+// right when two instances write at once.
 func (s *sender) putKV(ctx context.Context, p Payload, body []byte) error {
 	kv, err := s.bucket(ctx)
 	if err != nil {
 		return err
 	}
 	for _, h := range p.Hostnames {
-		if _, err := kv.Put(ctx, h, body); err != nil {
+		if err := putIfNewer(ctx, kv, h, p.Version, body); err != nil {
 			return fmt.Errorf("nats kv put %s: %w", h, err)
 		}
 	}
 	return nil
+}
+
+func putIfNewer(ctx context.Context, kv jetstream.KeyValue, key string, version int64, body []byte) error {
+	var err error
+	for range 5 {
+		var e jetstream.KeyValueEntry
+		e, err = kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			if _, err = kv.Create(ctx, key, body); err == nil {
+				return nil
+			}
+			continue // created meanwhile: compare with it
+		}
+		if err != nil {
+			return err
+		}
+		var cur struct {
+			Version int64 `json:"version"`
+		}
+		if json.Unmarshal(e.Value(), &cur) == nil && cur.Version >= version {
+			return nil
+		}
+		if _, err = kv.Update(ctx, key, body, e.Revision()); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 func (s *sender) bucket(ctx context.Context) (jetstream.KeyValue, error) {

@@ -1,6 +1,7 @@
 package edgesim
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -154,4 +155,40 @@ func TestGraduatedDirectivesValidated(t *testing.T) {
 	if len(s.State()) != 0 {
 		t.Errorf("invalid directives changed the state: %v", s.State())
 	}
+}
+
+// FuzzDirective: whatever arrives as a directive body, the edge either
+// refuses it or applies it, never panics, and then serves every URL of it.
+func FuzzDirective(f *testing.F) {
+	f.Add(`{"id":"01J","type":"site.block_url","version":2,"hostnames":["a.example"],"urls":["https://a.example/x?y=1"]}`, "/x", "y=1")
+	f.Add(`{"id":"01J","type":"site.interstitial","version":1,"hostnames":["a.example"],"expires_at":"2026-12-01T10:00:00Z"}`, "/", "_edge_continue=01J")
+	f.Add(`{"id":"01J","type":"site.block_url","version":1,"hostnames":["a.example"],"urls":["http://a.example"]}`, "", "")
+	f.Fuzz(func(t *testing.T, body, path, query string) {
+		s, err := New([]string{secretA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Directive
+		if json.Unmarshal([]byte(body), &d) != nil {
+			return
+		}
+		if _, err := s.Apply(d); err != nil {
+			if len(s.State()) != 0 {
+				t.Fatalf("a refused directive changed the state: %v", s.State())
+			}
+			return
+		}
+		for _, u := range d.URLs {
+			if _, err := parseBlocked(u, d.Hostnames); err != nil {
+				t.Fatalf("applied a directive with an unparseable URL %q: %v", u, err)
+			}
+		}
+		h := s.Handler()
+		for _, host := range d.Hostnames {
+			req := httptest.NewRequest(http.MethodGet, "http://edge.test/", nil)
+			req.Host = host
+			req.URL.Path, req.URL.RawQuery = "/"+strings.TrimPrefix(path, "/"), query
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	})
 }

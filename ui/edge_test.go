@@ -294,3 +294,24 @@ func TestReconcilePageFindsDriftAndResends(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIDecideBlockURL: the JSON API takes the graduated fields and answers
+// with the action as chosen and its expiry.
+func TestAPIDecideBlockURL(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	id := e.fileCase(cases.Malware, "https://lumenphoto.example/dl/x.exe")
+	c := e.login(policy.Reviewer)
+	if res := c.apiPost("/api/v1/cases/"+itoa(id)+"/claim", ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("claim: %d %s", res.StatusCode, res.Body)
+	}
+	res := c.apiPost("/api/v1/cases/"+itoa(id)+"/decide", `{"action":"block_url","grounds":"AUP 3","explanation":"Malware.","urls":["https://lumenphoto.example/dl/x.exe"],"lasts_seconds":3600}`)
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `"action":"block_url"`) || !strings.Contains(res.Body, `"urls":["https://lumenphoto.example/dl/x.exe"]`) || !strings.Contains(res.Body, `"expires_at":`) {
+		t.Fatalf("decide: %d %s", res.StatusCode, res.Body)
+	}
+	id2 := e.fileCase(cases.Phishing, "https://lumenphoto.example/login")
+	c.apiPost("/api/v1/cases/"+itoa(id2)+"/claim", "")
+	res = c.apiPost("/api/v1/cases/"+itoa(id2)+"/decide", `{"action":"interstitial","grounds":"AUP","explanation":"Phishing.","lasts_seconds":9223372036854775807}`)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, `"lasts"`) {
+		t.Errorf("overlong expiry: %d %s", res.StatusCode, res.Body)
+	}
+}

@@ -60,6 +60,29 @@ func (d *Decision) Effective() DecisionAction {
 	return d.Action
 }
 
+// LastsLabel says how long the measure lasts once final, for people: "30 days",
+// "6 hours", "90 seconds"; empty when it lasts until changed.
+func (d *Decision) LastsLabel() string {
+	n := d.LastsSeconds
+	unit := func(v int64, one string) string {
+		if v == 1 {
+			return "1 " + one
+		}
+		return strconv.FormatInt(v, 10) + " " + one + "s"
+	}
+	switch {
+	case n <= 0:
+		return ""
+	case n%86400 == 0:
+		return unit(n/86400, "day")
+	case n%3600 == 0:
+		return unit(n/3600, "hour")
+	case n%60 == 0:
+		return unit(n/60, "minute")
+	}
+	return unit(n, "second")
+}
+
 // URLList decodes URLs.
 func (d *Decision) URLList() []string {
 	var us []string
@@ -125,7 +148,7 @@ func blockedURLs(tx *gorm.DB, c *Case, given []string) ([]string, []string, erro
 
 // EdgeType is the directive's type on the wire (DESIGN §5): the stored type,
 // or site.interstitial / site.block_url for a narrowed restriction.
-func (d *Directive) EdgeType() string {
+func (d Directive) EdgeType() string {
 	if d.Type == "site.restrict" && d.Measure != "" {
 		return "site." + d.Measure
 	}
@@ -133,7 +156,7 @@ func (d *Directive) EdgeType() string {
 }
 
 // URLList decodes URLs.
-func (d *Directive) URLList() []string {
+func (d Directive) URLList() []string {
 	var us []string
 	_ = json.Unmarshal([]byte(d.URLs), &us)
 	return us

@@ -168,11 +168,14 @@ func TestRepeatOffenderSuggestsTermination(t *testing.T) {
 			}
 			// The sign-off brief shows the ledger too.
 			e.cases.Claim(ctx, rev, id)
-			_, dec, err := e.cases.Decide(ctx, rev, id, cases.Proposal{Action: cases.Terminate, Grounds: "Repeat offender", Explanation: "Terminated."})
+			_, dec, err := e.cases.Decide(ctx, rev, id, cases.Proposal{Action: cases.Terminate, Grounds: "Repeat offender", Explanation: "Terminated.", Lasts: 30 * 24 * time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
 			brief := e.login(policy.Legal).get("/signoffs/" + itoa(dec.ID)).doc(t)
+			if got := brief.Find("#lasts").Text(); !strings.HasPrefix(got, "30 days from approval") {
+				t.Errorf("brief expiry: %q", got)
+			}
 			if strings.TrimSpace(brief.Find("#strike-total").Text()) != "8" || brief.Find("#strike-ledger tbody tr").Length() != 2 {
 				t.Errorf("brief ledger: %q", brief.Find("#strikes").Text())
 			}

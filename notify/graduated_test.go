@@ -173,6 +173,7 @@ func TestExpiringRestrictionIsLifted(t *testing.T) {
 		e.wait(t, "www.board.example", 2) // versions grow per hostname
 
 		st = e.wait(t, "board.example", 2)
+		t.Logf("lift applied at the edge %s after the expiry", st.AppliedAt.Sub(*d.ExpiresAt).Round(time.Millisecond))
 		if st.Type != edgesim.TypeReinstate || st.State != edgesim.StateActive {
 			t.Errorf("after expiry: %+v", st)
 		}

@@ -31,6 +31,7 @@ func TestCompare(t *testing.T) {
 		"stale.example":   dir("C", 5, "site.restrict", ""),
 		"ahead.example":   dir("D", 2, "site.restrict", ""),
 		"other.example":   dir("E", 4, "site.restrict", "block_url"),
+		"lifted.example":  dir("F", 6, "site.reinstate", ""), // missing at the edge, which then serves it: in step
 	}
 	have := map[string]Applied{
 		"same.example":       {Version: 3, Type: "site.interstitial", DirectiveID: "A"},

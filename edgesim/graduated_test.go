@@ -1,6 +1,7 @@
 package edgesim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -191,4 +192,36 @@ func FuzzDirective(f *testing.F) {
 			h.ServeHTTP(httptest.NewRecorder(), req)
 		}
 	})
+}
+
+// TestKVBlockURLAppliesPerKey: a block_url in the KV bucket blocks, for each
+// key, only the URLs on that key's hostname.
+func TestKVBlockURLAppliesPerKey(t *testing.T) {
+	js, bucket := testBucket(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := OpenBucket(ctx, js, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, srv := newEdge(t, secretA)
+	done := make(chan error, 1)
+	go func() { done <- s.WatchKeyValue(ctx, kv) }()
+	d := directive(TypeBlockURL, 4, "files.example", "cdn.example")
+	d.URLs = []string{"https://files.example/a.exe", "https://cdn.example/b.exe"}
+	put(t, kv, "files.example", mustJSON(t, d))
+	if err := s.WaitFor(ctx, "files.example", 4); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Host("files.example"); fmt.Sprint(st.URLs) != "[https://files.example/a.exe]" {
+		t.Errorf("state: %+v", st)
+	}
+	if _, ok := s.Host("cdn.example"); ok {
+		t.Error("a key applied to another hostname")
+	}
+	if code, _, _ := get(t, http.DefaultClient, srv, "files.example", "/a.exe"); code != http.StatusUnavailableForLegalReasons {
+		t.Errorf("blocked URL: %d", code)
+	}
+	cancel()
+	<-done
 }

@@ -31,6 +31,7 @@ type Service struct {
 	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
 	dupWindow   time.Duration // see SetDuplicateWindow
 	observers   []func(Event) // after commit (observe.go)
+	strikes     StrikePolicy
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -50,7 +51,7 @@ func (s *Service) OnDirective(fn func(tx *gorm.DB, d *Directive) error) { s.onDi
 
 // NewService returns a cases service. now is injected so SLAs and ages are testable.
 func NewService(db *database.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: now, dupWindow: DefaultDuplicateWindow}
+	return &Service{db: db, now: now, dupWindow: DefaultDuplicateWindow, strikes: DefaultStrikePolicy}
 }
 
 // Limits on free text, so one report cannot fill the database or a reviewer's screen.

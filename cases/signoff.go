@@ -52,6 +52,9 @@ type Directive struct {
 	ReasonCode string
 	IssuedAt   time.Time
 	Status     string
+	Measure    string     // refines site.restrict: interstitial, block_url (see EdgeType)
+	URLs       string     // JSON array, for block_url
+	ExpiresAt  *time.Time // when the measure is lifted (a newer reinstate then)
 }
 
 // affectedHostnames checks the hostnames of a restrict or terminate against the
@@ -127,6 +130,10 @@ func (s *Service) queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Tim
 		ID: ulid.MustNew(ulid.Timestamp(now), rand.Reader).String(), Type: typ, Version: v,
 		CustomerID: c.CustomerID, Hostnames: d.Hostnames, CaseID: c.ID, DecisionID: d.ID,
 		ReasonCode: string(c.Category), IssuedAt: now, Status: "queued",
+		Measure: d.Measure, URLs: d.URLs, ExpiresAt: d.ExpiresAt,
+	}
+	if dir.URLs == "" {
+		dir.URLs = "[]"
 	}
 	if err := tx.Create(&dir).Error; err != nil {
 		return err
@@ -141,7 +148,7 @@ func (s *Service) queueDirective(tx *gorm.DB, c *Case, d *Decision, now time.Tim
 			return err
 		}
 	}
-	return audit.Record(tx, now, "system", "directive.queued", "case", strconv.FormatInt(c.ID, 10), map[string]any{"directive": dir.ID, "type": typ, "version": v, "hostnames": hosts})
+	return audit.Record(tx, now, "system", "directive.queued", "case", strconv.FormatInt(c.ID, 10), map[string]any{"directive": dir.ID, "type": dir.EdgeType(), "version": v, "hostnames": hosts, "expires_at": dir.ExpiresAt})
 }
 
 // SignOff records a legal or leadership verdict on a proposed termination. The
@@ -222,6 +229,9 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 				if err := s.queueDirective(tx, c, &undo, now); err != nil {
 					return err
 				}
+				if err := voidStrike(tx, d.ID, now); err != nil {
+					return err
+				}
 				return tx.Create(&Note{CaseID: c.ID, AuthorID: a.UserID, Body: "Emergency restriction revoked (" + role + "): " + comment, CreatedAt: now}).Error
 			}})
 			return err
@@ -242,11 +252,15 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 			return err
 		case approvals == len(SignoffRoles):
 			d.Status, d.FinalAt = "final", &now
-			if err := tx.Model(&d).Updates(map[string]any{"status": d.Status, "final_at": d.FinalAt}).Error; err != nil {
+			d.setExpiry(now)
+			if err := tx.Model(&d).Updates(map[string]any{"status": d.Status, "final_at": d.FinalAt, "expires_at": d.ExpiresAt}).Error; err != nil {
 				return err
 			}
 			_, err := s.applyTx(tx, a, d.CaseID, change{action: ActApprove, details: details, do: func(tx *gorm.DB, c *Case, now time.Time) error {
 				if err := s.queueDirective(tx, c, &d, now); err != nil {
+					return err
+				}
+				if err := s.recordStrike(tx, c, &d, now); err != nil {
 					return err
 				}
 				if s.onFinal != nil {
@@ -371,6 +385,9 @@ func (s *Service) Reverse(ctx context.Context, a Actor, caseID int64, reason str
 			return err
 		}
 		if err := tx.Model(&last).Update("status", "reversed").Error; err != nil {
+			return err
+		}
+		if err := voidStrike(tx, last.ID, now); err != nil {
 			return err
 		}
 		return s.queueDirective(tx, c, &out, now)

@@ -30,7 +30,7 @@ const (
 	ActReassign  Action = "reassign" // give the claim to someone else
 	ActNote      Action = "note"     // internal note; allowed in every state
 	ActEscalate  Action = "escalate" // ask a senior reviewer to decide
-	ActDecide    Action = "decide"   // no_action, warn or restrict: final at once
+	ActDecide    Action = "decide"   // no_action, warn, interstitial, block_url or restrict: final at once
 	ActPropose   Action = "propose"  // terminate: needs sign-off
 	ActApprove   Action = "approve"  // the last sign-off makes a proposal final
 	ActReject    Action = "reject"   // a sign-off refused: back to review

@@ -258,6 +258,14 @@ type Decision struct {
 	Emergency    bool
 	SignoffDueAt *time.Time
 	RatifiedAt   *time.Time
+	// Measure narrows a restriction (edge.go): "" is the whole site,
+	// "interstitial" a warning page in front of it, "block_url" only URLs.
+	Measure string
+	URLs    string // JSON array, for block_url
+	// LastsSeconds is how long the measure lasts once final (0: until
+	// changed); ExpiresAt is when it is lifted, set when it becomes final.
+	LastsSeconds int64
+	ExpiresAt    *time.Time
 }
 
 // AwaitingSignoff reports whether d still needs sign-offs: a proposal, or an
@@ -281,6 +289,10 @@ type Proposal struct {
 	Hostnames   []string // for restrict and terminate: the customer's hostnames affected; default the case's site
 	Evidence    string   // references (report ids, URLs, archive links), one per line
 	Emergency   bool     // restrict at once in a csam or threat case; sign-off follows
+	URLs        []string // for block_url: the URLs the edge answers 451 for
+	// Lasts is how long an interstitial, block, restriction or termination
+	// lasts once final; zero means until another decision changes it.
+	Lasts time.Duration
 }
 
 // EmergencyDeadline is how long legal and leadership have to ratify an
@@ -292,9 +304,10 @@ var EmergencyDeadline = 24 * time.Hour
 // actor must hold the claim, and an escalated case needs a senior reviewer.
 func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal) (*Case, *Decision, error) {
 	f := map[string]string{}
-	if !slices.Contains([]DecisionAction{NoAction, Warn, Restrict, Terminate}, p.Action) {
-		f["action"] = "Choose no action, warn, restrict or terminate."
+	if !slices.Contains(DecisionActions, p.Action) {
+		f["action"] = "Choose no action, warn, interstitial, block URLs, restrict or terminate."
 	}
+	measure := p.checkMeasure(f)
 	var err error
 	if p.Grounds, err = checkText("grounds", p.Grounds, 2000, "the grounds (policy clause or legal basis)"); err != nil {
 		f["grounds"] = err.(*errs.Error).Fields["grounds"]
@@ -318,7 +331,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		}
 		if p.Emergency {
 			switch {
-			case p.Action != Restrict:
+			case p.Action != Restrict || measure != "":
 				return errs.E(errs.Invalid, "Only a restriction can be an emergency action.")
 			case c.Category != CSAM && c.Category != Threat:
 				return errs.E(errs.Invalid, "Emergency restriction is for child abuse material and threats of violence.")
@@ -327,8 +340,19 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 			}
 		}
 		d = Decision{CaseID: c.ID, Action: p.Action, Grounds: p.Grounds, Explanation: p.Explanation, Status: "final",
-			ProposerID: a.UserID, CreatedAt: now, FinalAt: &now, Hostnames: "[]", Evidence: strings.TrimSpace(p.Evidence)}
-		if p.Action == Restrict || p.Action == Terminate {
+			ProposerID: a.UserID, CreatedAt: now, FinalAt: &now, Hostnames: "[]", Evidence: strings.TrimSpace(p.Evidence),
+			Measure: measure, URLs: "[]", LastsSeconds: int64(p.Lasts / time.Second)}
+		d.Action = p.Action.stored()
+		if p.Action == BlockURL {
+			urls, hs, err := blockedURLs(tx, c, p.URLs)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(urls)
+			d.URLs = string(b)
+			b, _ = json.Marshal(hs)
+			d.Hostnames = string(b)
+		} else if d.Action == Restrict || d.Action == Terminate {
 			hs, err := affectedHostnames(tx, c, p.Hostnames)
 			if err != nil {
 				return err
@@ -338,6 +362,8 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		}
 		if p.Action == Terminate {
 			d.Status, d.FinalAt = "proposed", nil
+		} else {
+			d.setExpiry(now)
 		}
 		if p.Emergency {
 			due := now.Add(EmergencyDeadline)
@@ -346,12 +372,18 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
-		if p.Action == Restrict {
+		if d.Action == Restrict {
 			if err := s.queueDirective(tx, c, &d, now); err != nil {
 				return err
 			}
 		}
-		if d.Status == "final" && s.onFinal != nil {
+		if d.Status != "final" {
+			return nil
+		}
+		if err := s.recordStrike(tx, c, &d, now); err != nil {
+			return err
+		}
+		if s.onFinal != nil {
 			return s.onFinal(tx, c, &d)
 		}
 		return nil

@@ -10,6 +10,8 @@ package edgesim
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +21,12 @@ const (
 	TypeTerminate = "site.terminate"
 	TypeRestrict  = "site.restrict"
 	TypeReinstate = "site.reinstate"
+	// TypeInterstitial puts a warning page, with a link to continue, in front
+	// of the site (suspected phishing, say).
+	TypeInterstitial = "site.interstitial"
+	// TypeBlockURL answers 451 for the directive's URLs only; the rest of the
+	// site is served.
+	TypeBlockURL = "site.block_url"
 )
 
 // Directive is what Docket tells the edge to do to hostnames: the HTTP body of
@@ -38,6 +46,12 @@ type Directive struct {
 	DecisionID string    `json:"decision_id"`
 	ReasonCode string    `json:"reason_code"`
 	IssuedAt   time.Time `json:"issued_at"`
+	// URLs lists the blocked URLs of a TypeBlockURL (absolute http or https
+	// URLs on the directive's hostnames); no other type carries them.
+	URLs []string `json:"urls,omitempty"`
+	// ExpiresAt, when set, is when the measure ends: Docket then sends a newer
+	// reinstate, and the edge stops enforcing it by itself meanwhile.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // Validate reports what is wrong with d, if anything: an edge refuses a
@@ -48,11 +62,22 @@ func (d Directive) Validate() error {
 		problems = append(problems, "id is empty")
 	}
 	switch d.Type {
-	case TypeTerminate, TypeRestrict, TypeReinstate:
+	case TypeTerminate, TypeRestrict, TypeReinstate, TypeInterstitial, TypeBlockURL:
 	case "":
 		problems = append(problems, "type is empty")
 	default:
-		problems = append(problems, fmt.Sprintf("unknown type %q (want %s, %s or %s)", d.Type, TypeTerminate, TypeRestrict, TypeReinstate))
+		problems = append(problems, fmt.Sprintf("unknown type %q (want %s, %s, %s, %s or %s)", d.Type, TypeTerminate, TypeRestrict, TypeInterstitial, TypeBlockURL, TypeReinstate))
+	}
+	switch {
+	case d.Type == TypeBlockURL && len(d.URLs) == 0:
+		problems = append(problems, "urls is empty (site.block_url needs the URLs to block)")
+	case d.Type != TypeBlockURL && len(d.URLs) > 0:
+		problems = append(problems, "urls is only for site.block_url")
+	}
+	for _, u := range d.URLs {
+		if _, err := parseBlocked(u, d.Hostnames); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if d.Version < 1 {
 		problems = append(problems, "version must be 1 or more")
@@ -94,4 +119,36 @@ func validHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// blocked is a URL the edge answers 451 for: a host, an escaped path and,
+// when given, a query that must match exactly.
+type blocked struct {
+	host, path, query string
+}
+
+// parseBlocked parses one URL of a block_url directive; its host must be one
+// of hostnames.
+func parseBlocked(raw string, hostnames []string) (blocked, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return blocked{}, fmt.Errorf("%q is not an absolute http or https URL", raw)
+	}
+	b := blocked{host: normHost(u.Hostname()), path: u.EscapedPath(), query: u.RawQuery}
+	if b.path == "" {
+		b.path = "/"
+	}
+	if !slices.ContainsFunc(hostnames, func(h string) bool { return normHost(h) == b.host }) {
+		return blocked{}, fmt.Errorf("%q is not on one of the hostnames", raw)
+	}
+	return b, nil
+}
+
+// matches reports whether a request for host, escaped path and query is
+// for this blocked URL. A blocked URL without a query blocks every query.
+func (b blocked) matches(host, path, query string) bool {
+	if path == "" {
+		path = "/"
+	}
+	return b.host == host && b.path == path && (b.query == "" || b.query == query)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -287,7 +288,7 @@ func TestVersionsAndIdempotence(t *testing.T) {
 	if code != http.StatusOK || fmt.Sprint(hosts(body["applied"])) != "[www.example.net]" || fmt.Sprint(hosts(body["ignored"])) != "[example.net]" {
 		t.Fatalf("terminate v7: %d %v", code, body)
 	}
-	if st := s.State()["example.net"]; st != before {
+	if st := s.State()["example.net"]; !reflect.DeepEqual(st, before) {
 		t.Errorf("older version changed state: %+v -> %+v", before, st)
 	}
 	if code, _, _ := site(t, srv, "example.net"); code != http.StatusForbidden {
@@ -301,7 +302,7 @@ func TestVersionsAndIdempotence(t *testing.T) {
 			t.Fatalf("duplicate: %d %v", code, body)
 		}
 	}
-	if st := s.State()["example.net"]; st != before {
+	if st := s.State()["example.net"]; !reflect.DeepEqual(st, before) {
 		t.Errorf("duplicate changed state: %+v -> %+v", before, st)
 	}
 

@@ -149,9 +149,18 @@ func siteHost(hostport string) string {
 }
 
 type pageData struct {
-	Host string
+	Host     string
+	Continue string // the interstitial's link onwards
 	HostState
 }
+
+// The interstitial's continue link carries the directive id; the cookie
+// remembers the visitor's choice for that directive only, so a newer
+// interstitial warns again.
+const (
+	paramContinue = "_edge_continue"
+	cookieAck     = "_edge_ack"
+)
 
 func (s *Sim) serveSite(w http.ResponseWriter, r *http.Request) {
 	host := siteHost(r.Host)
@@ -160,15 +169,46 @@ func (s *Sim) serveSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, _ := s.Host(host)
+	if st.Expired(s.now()) {
+		st.State = StateActive // Docket's reinstate is on its way; the edge does not wait for it
+	}
 	status, page := http.StatusOK, pageActive
+	data := pageData{Host: host, HostState: st}
 	switch st.State {
 	case StateTerminated:
 		status, page = http.StatusUnavailableForLegalReasons, pageTerminated
 	case StateRestricted:
 		status, page = http.StatusForbidden, pageRestricted
+	case StateURLsBlocked:
+		for _, u := range st.URLs {
+			if b, err := parseBlocked(u, []string{host}); err == nil && b.matches(host, r.URL.EscapedPath(), r.URL.RawQuery) {
+				status, page = http.StatusUnavailableForLegalReasons, pageBlocked
+			}
+		}
+	case StateInterstitial:
+		if ack, err := r.Cookie(cookieAck); err == nil && ack.Value == st.DirectiveID {
+			break // the visitor has read the warning and chose to continue
+		}
+		if q := r.URL.Query(); q.Get(paramContinue) == st.DirectiveID {
+			// Remember the choice for this directive only, then show what was asked for.
+			http.SetCookie(w, &http.Cookie{Name: cookieAck, Value: st.DirectiveID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			q.Del(paramContinue)
+			to := *r.URL
+			to.RawQuery = q.Encode()
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, to.RequestURI(), http.StatusSeeOther)
+			return
+		}
+		q := r.URL.Query()
+		q.Set(paramContinue, st.DirectiveID)
+		to := *r.URL
+		to.RawQuery = q.Encode()
+		data.Continue = to.RequestURI()
+		// 200: a warning, not a refusal; the visitor may go on.
+		page = pageInterstitial
 	}
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, page, pageData{Host: host, HostState: st}); err != nil {
+	if err := pages.ExecuteTemplate(&buf, page, data); err != nil {
 		http.Error(w, "edge-sim: page template: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -183,6 +223,9 @@ const (
 	pageActive     = "active"
 	pageRestricted = "restricted"
 	pageTerminated = "terminated"
+	pageBlocked    = "blocked"
+	// pageInterstitial warns before the site.
+	pageInterstitial = "interstitial"
 )
 
 var pages = template.Must(template.New("pages").Parse(`
@@ -216,6 +259,16 @@ code{background:#eee;padding:0 .3em;border-radius:3px}
 {{define "restricted"}}{{template "head" "Site restricted"}}<h1>Site restricted</h1>
 <p>Access to <strong>{{.Host}}</strong> has been restricted by its hosting provider.</p>
 <p>Reason: <code>{{.ReasonCode}}</code></p>
+<p class="meta">Directive {{.DirectiveID}}, version {{.Version}}, applied {{.AppliedAt.Format "2006-01-02 15:04:05 MST"}}.</p>
+{{template "foot"}}{{end}}
+{{define "blocked"}}{{template "head" "Content blocked"}}<h1>Content blocked</h1>
+<p>This page on <strong>{{.Host}}</strong> has been blocked by its hosting provider. The rest of the site is not affected.</p>
+<p>Reason: <code>{{.ReasonCode}}</code></p>
+<p class="meta">Directive {{.DirectiveID}}, version {{.Version}}, applied {{.AppliedAt.Format "2006-01-02 15:04:05 MST"}}.</p>
+{{template "foot"}}{{end}}
+{{define "interstitial"}}{{template "head" "Warning: suspected harmful site"}}<h1>Warning: suspected harmful site</h1>
+<p><strong>{{.Host}}</strong> has been reported for <code>{{.ReasonCode}}</code>. Do not enter passwords, payment details or personal information here.</p>
+<p><a href="about:blank" rel="nofollow">Leave</a> · <a href="{{.Continue}}" id="continue" rel="nofollow">Continue to the site anyway</a></p>
 <p class="meta">Directive {{.DirectiveID}}, version {{.Version}}, applied {{.AppliedAt.Format "2006-01-02 15:04:05 MST"}}.</p>
 {{template "foot"}}{{end}}
 {{define "active"}}{{template "head" (printf "%s — served by edge-sim" .Host)}}<h1>{{.Host}} — served by edge-sim</h1>

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestWatchKV(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := sim.State()
-	if after["example.net"] != before["example.net"] || len(after) != 2 {
+	if !reflect.DeepEqual(after["example.net"], before["example.net"]) || len(after) != 2 {
 		t.Errorf("replay changed state:\n%v\n%v", before, after)
 	}
 	cancel()

@@ -20,6 +20,10 @@ const (
 	StateActive     = "active"
 	StateRestricted = "restricted"
 	StateTerminated = "terminated"
+	// StateInterstitial serves a warning page with a link to continue.
+	StateInterstitial = "interstitial"
+	// StateURLsBlocked answers 451 for the blocked URLs, the site otherwise.
+	StateURLsBlocked = "urls_blocked"
 )
 
 // SecretPrefix starts every signing secret; the rest is the base64 key.
@@ -31,12 +35,20 @@ const MinKeyBytes = 24
 
 // HostState is what the edge last applied to a hostname.
 type HostState struct {
-	State       string    `json:"state"`   // StateActive, StateRestricted or StateTerminated
-	Version     int64     `json:"version"` // of the directive applied last
-	Type        string    `json:"type"`
-	DirectiveID string    `json:"directive_id"`
-	ReasonCode  string    `json:"reason_code"`
-	AppliedAt   time.Time `json:"applied_at"`
+	State       string     `json:"state"`   // StateActive, StateRestricted or StateTerminated
+	Version     int64      `json:"version"` // of the directive applied last
+	Type        string     `json:"type"`
+	DirectiveID string     `json:"directive_id"`
+	ReasonCode  string     `json:"reason_code"`
+	AppliedAt   time.Time  `json:"applied_at"`
+	URLs        []string   `json:"urls,omitempty"`       // the blocked URLs on this host (StateURLsBlocked)
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"` // the measure ends then
+}
+
+// Expired reports whether the measure has ended at now (Docket's reinstate
+// may not have arrived yet: the edge honours the expiry by itself).
+func (h HostState) Expired(now time.Time) bool {
+	return h.ExpiresAt != nil && !now.Before(*h.ExpiresAt)
 }
 
 // Result says which hostnames a directive changed and which it left alone
@@ -51,6 +63,9 @@ type Sim struct {
 	// Log receives one line per directive and per rejected delivery; set it
 	// before serving. Nil discards.
 	Log *slog.Logger
+	// Now is the clock expiries are judged by; nil is time.Now. Set it
+	// before serving.
+	Now func() time.Time
 
 	hooks []*standardwebhooks.Webhook
 
@@ -97,6 +112,13 @@ func NewSecret() string {
 	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
 }
 
+func (s *Sim) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
 func (s *Sim) log() *slog.Logger {
 	if s.Log == nil {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -117,7 +139,8 @@ func (s *Sim) Apply(d Directive) (Result, error) {
 // apply applies a valid d to hosts.
 func (s *Sim) apply(d Directive, hosts []string) Result {
 	res := Result{Applied: []string{}, Ignored: []string{}}
-	state := map[string]string{TypeTerminate: StateTerminated, TypeRestrict: StateRestricted, TypeReinstate: StateActive}[d.Type]
+	state := map[string]string{TypeTerminate: StateTerminated, TypeRestrict: StateRestricted, TypeReinstate: StateActive,
+		TypeInterstitial: StateInterstitial, TypeBlockURL: StateURLsBlocked}[d.Type]
 	now := time.Now().UTC()
 	s.mu.Lock()
 	seen := map[string]bool{}
@@ -131,7 +154,13 @@ func (s *Sim) apply(d Directive, hosts []string) Result {
 			res.Ignored = append(res.Ignored, h)
 			continue
 		}
-		s.hosts[h] = HostState{State: state, Version: d.Version, Type: d.Type, DirectiveID: d.ID, ReasonCode: d.ReasonCode, AppliedAt: now}
+		st := HostState{State: state, Version: d.Version, Type: d.Type, DirectiveID: d.ID, ReasonCode: d.ReasonCode, AppliedAt: now, ExpiresAt: d.ExpiresAt}
+		for _, u := range d.URLs {
+			if b, err := parseBlocked(u, []string{h}); err == nil && b.host == h {
+				st.URLs = append(st.URLs, u)
+			}
+		}
+		s.hosts[h] = st
 		res.Applied = append(res.Applied, h)
 	}
 	if len(res.Applied) > 0 {

@@ -347,7 +347,7 @@ func (n *Notifier) noticeDecisionFinal(tx *gorm.DB, c *cases.Case, d *cases.Deci
 			ReceiptIDs:  m.receipts,
 			Hostname:    c.Hostname,
 			Category:    c.Category.Label(),
-			Outcome:     outcomeText(d.Action),
+			Outcome:     outcomeText(d.Effective()),
 			Explanation: d.Explanation,
 			DecidedAt:   mailTime(decided),
 		})
@@ -379,7 +379,13 @@ func (n *Notifier) noticeDecisionFinal(tx *gorm.DB, c *cases.Case, d *cases.Deci
 			urls = append(urls, r.URL)
 		}
 	}
-	label, text := actionText(d.Action)
+	if d.Effective() == cases.BlockURL {
+		urls = d.URLList() // what is blocked, not every URL reported
+	}
+	label, text := actionText(d.Effective())
+	if d.ExpiresAt != nil {
+		text += " It will be lifted on " + mailTime(*d.ExpiresAt) + " unless we decide otherwise."
+	}
 	out, err := render(KindCustomerAction, actionData{
 		CustomerName: cust.Name,
 		Action:       label,
@@ -423,6 +429,10 @@ func outcomeText(a cases.DecisionAction) string {
 		return "We warned the operator of the site and asked them to remove or fix the content you reported."
 	case cases.Restrict:
 		return "We restricted the site: visitors can no longer reach it through our service while the restriction lasts."
+	case cases.Interstitial:
+		return "We put a warning page in front of the site: visitors are told of the risk before they can continue."
+	case cases.BlockURL:
+		return "We blocked the reported pages of the site through our service; the rest of the site is unaffected."
 	case cases.Terminate:
 		return "We stopped providing our service to the site."
 	case cases.Reinstate:
@@ -438,6 +448,10 @@ func actionText(a cases.DecisionAction) (label, text string) {
 		return "Warning", "This is a warning. We have not changed your service, but we ask you to remove or fix the content described below. If the problem continues, we may restrict or end our service for your sites."
 	case cases.Restrict:
 		return "Restriction", "We have restricted the sites listed above: visitors can no longer reach them through our service until the restriction is lifted."
+	case cases.Interstitial:
+		return "Warning page (interstitial)", "Visitors to the sites listed above now see a warning page before they can continue to your site."
+	case cases.BlockURL:
+		return "Blocked URLs", "We have blocked the specific pages listed below through our service; the rest of your site is served as before."
 	case cases.Terminate:
 		return "Termination of service", "We have ended our service for the sites listed above."
 	}

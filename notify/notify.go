@@ -89,6 +89,7 @@ type Notifier struct {
 	db     *database.DB
 	river  *river.Client[*sql.Tx]
 	sender *sender
+	cases  *cases.Service
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -147,7 +148,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
+	n := &Notifier{cfg: cfg, db: db, sender: s, cases: cs, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
@@ -156,6 +157,9 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &timerWorker{n: n}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &liftWorker{n: n}); err != nil {
 		return nil, err
 	}
 	n.river, err = river.NewClient(driver(db), &river.Config{
@@ -257,7 +261,7 @@ func (n *Notifier) enqueue(tx *gorm.DB, d *cases.Directive) error {
 			return err
 		}
 	}
-	return nil
+	return n.scheduleLift(tx, sqlTx, d)
 }
 
 // Replay puts a dead-lettered delivery back on the queue.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,17 +31,28 @@ type Payload struct {
 	DecisionID string   `json:"decision_id"`
 	ReasonCode string   `json:"reason_code"`
 	IssuedAt   string   `json:"issued_at"`
+	// URLs are the blocked URLs of a site.block_url.
+	URLs []string `json:"urls,omitempty"`
+	// ExpiresAt is when Docket lifts the measure (with a newer reinstate);
+	// an edge may also stop enforcing it then by itself.
+	ExpiresAt string `json:"expires_at,omitempty"`
 }
 
 // NewPayload renders a directive row for the edge.
 func NewPayload(d *cases.Directive) (Payload, error) {
-	p := Payload{ID: d.ID, Type: d.Type, Version: d.Version, CaseID: strconv.FormatInt(d.CaseID, 10),
+	p := Payload{ID: d.ID, Type: d.EdgeType(), Version: d.Version, CaseID: strconv.FormatInt(d.CaseID, 10),
 		DecisionID: strconv.FormatInt(d.DecisionID, 10), ReasonCode: d.ReasonCode, IssuedAt: d.IssuedAt.UTC().Format(time.RFC3339)}
 	if d.CustomerID != nil {
 		p.CustomerID = strconv.FormatInt(*d.CustomerID, 10)
 	}
 	if err := json.Unmarshal([]byte(d.Hostnames), &p.Hostnames); err != nil {
 		return p, fmt.Errorf("directive %s hostnames: %w", d.ID, err)
+	}
+	if d.Measure == "block_url" {
+		p.URLs = d.URLList()
+	}
+	if d.ExpiresAt != nil {
+		p.ExpiresAt = d.ExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
 	return p, nil
 }
@@ -124,18 +136,49 @@ func (s *sender) send(ctx context.Context, target string, p Payload) (int, error
 	return res.StatusCode, nil
 }
 
-// putKV writes the directive as the desired state of each of its hostnames.
+// putKV writes the directive as the desired state of each of its hostnames,
+// unless a key already holds this version or a newer one: a directive for
+// several hostnames, re-sent later, must not overwrite a hostname that a newer
+// directive has moved on. Compare-and-set on the key's revision keeps this
+// right when two instances write at once.
 func (s *sender) putKV(ctx context.Context, p Payload, body []byte) error {
 	kv, err := s.bucket(ctx)
 	if err != nil {
 		return err
 	}
 	for _, h := range p.Hostnames {
-		if _, err := kv.Put(ctx, h, body); err != nil {
+		if err := putIfNewer(ctx, kv, h, p.Version, body); err != nil {
 			return fmt.Errorf("nats kv put %s: %w", h, err)
 		}
 	}
 	return nil
+}
+
+func putIfNewer(ctx context.Context, kv jetstream.KeyValue, key string, version int64, body []byte) error {
+	var err error
+	for range 5 {
+		var e jetstream.KeyValueEntry
+		e, err = kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			if _, err = kv.Create(ctx, key, body); err == nil {
+				return nil
+			}
+			continue // created meanwhile: compare with it
+		}
+		if err != nil {
+			return err
+		}
+		var cur struct {
+			Version int64 `json:"version"`
+		}
+		if json.Unmarshal(e.Value(), &cur) == nil && cur.Version >= version {
+			return nil
+		}
+		if _, err = kv.Update(ctx, key, body, e.Revision()); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 func (s *sender) bucket(ctx context.Context) (jetstream.KeyValue, error) {

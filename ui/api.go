@@ -126,6 +126,8 @@ type apiDecision struct {
 	ProposerID  int64                `json:"proposer_id"`
 	CreatedAt   time.Time            `json:"created_at"`
 	FinalAt     *time.Time           `json:"final_at"`
+	URLs        []string             `json:"urls,omitempty"`       // block_url
+	ExpiresAt   *time.Time           `json:"expires_at,omitempty"` // when the measure is lifted
 }
 
 // apiNoteRequest is the body of POST /api/v1/cases/:id/notes.
@@ -138,6 +140,10 @@ type apiDecideRequest struct {
 	Action      cases.DecisionAction `json:"action"`
 	Grounds     string               `json:"grounds"`
 	Explanation string               `json:"explanation"`
+	// Graduated actions: the URLs of a block_url, and how long a measure
+	// lasts once final (0: until changed).
+	URLs         []string `json:"urls,omitempty"`
+	LastsSeconds int64    `json:"lasts_seconds,omitempty"`
 }
 
 // apiQueues lists the queues the caller may read with their open-case counts.
@@ -249,6 +255,7 @@ func (s *Server) apiDecide(c echo.Context) error {
 	}
 	_, d, err := s.cases.Decide(c.Request().Context(), s.actor(c), id, cases.Proposal{
 		Action: req.Action, Grounds: req.Grounds, Explanation: req.Explanation,
+		URLs: req.URLs, Lasts: apiLasts(req.LastsSeconds),
 	})
 	if err != nil {
 		return err
@@ -352,9 +359,19 @@ func caseSummary(k *cases.Case, now time.Time) apiCaseSummary {
 
 func decisionJSON(d *cases.Decision) apiDecision {
 	return apiDecision{
-		ID: d.ID, Action: d.Action, Grounds: d.Grounds, Explanation: d.Explanation, Status: d.Status,
+		ID: d.ID, Action: d.Effective(), Grounds: d.Grounds, Explanation: d.Explanation, Status: d.Status,
 		ProposerID: d.ProposerID, CreatedAt: d.CreatedAt.UTC(), FinalAt: utcPtr(d.FinalAt),
+		URLs: d.URLList(), ExpiresAt: utcPtr(d.ExpiresAt),
 	}
+}
+
+// apiLasts converts lasts_seconds without overflowing: a value past the
+// limit stays past it, so the domain refuses it.
+func apiLasts(secs int64) time.Duration {
+	if secs > int64(cases.MaxLasts/time.Second) {
+		return cases.MaxLasts + time.Second
+	}
+	return time.Duration(secs) * time.Second
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -45,6 +45,15 @@ type casePage struct {
 	Prev, Next   int64                         // neighbours in the queue, for j/k
 	Emergency    bool                          // the viewer may restrict at once (csam, threat)
 	Evidence     map[int64][]evidence.Evidence // by report id
+	URLs         []string                      // the reports' URLs, for blocking specific ones
+	Lasts        []lastsChoice                 // expiry choices
+	Ledger       *cases.Ledger                 // the customer's live strikes
+	Suggest      bool                          // the ledger has reached the threshold: suggest termination
+}
+
+type lastsChoice = struct {
+	Value string
+	Label string
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -67,7 +76,14 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 	now := s.now()
 	p := casePage{V: v, Contact: s.can(c, "reporter/contact", "read"), Categories: cases.Categories,
 		Score: v.Case.Score(now), Flash: s.popFlash(c),
-		DecisionActs: []cases.DecisionAction{cases.NoAction, cases.Warn, cases.Restrict, cases.Terminate}}
+		DecisionActs: cases.DecisionActions, URLs: reportURLs(v), Lasts: lastsChoices}
+	if v.Case.CustomerID != nil {
+		if p.Ledger, err = s.cases.Strikes(ctx, *v.Case.CustomerID, s.readableQueues(c)); err != nil {
+			return err
+		}
+		// A suggestion only, on cases still to decide; nothing acts on it.
+		p.Suggest = p.Ledger.Suggest() && v.Case.State.Open() && v.Case.State != cases.StatePendingSignoff
+	}
 	p.Held = v.Case.HeldBy(u.ID, now)
 	if v.Case.AssigneeID != nil {
 		if a, err := s.users.Get(ctx, *v.Case.AssigneeID); err == nil {
@@ -287,10 +303,19 @@ func (s *Server) caseDecide(c echo.Context) error {
 	}
 	return s.act(c, msg, func(id int64, a cases.Actor) error {
 		form, _ := c.FormParams()
-		_, _, err := s.cases.Decide(c.Request().Context(), a, id, cases.Proposal{
+		lasts, err := parseLasts(form.Get("lasts"))
+		if err != nil {
+			return err
+		}
+		p := cases.Proposal{
 			Action: action, Grounds: form.Get("grounds"), Explanation: form.Get("explanation"),
 			Hostnames: form["hostnames"], Evidence: form.Get("evidence"), Emergency: emergency,
-		})
+			URLs: form["urls"], Lasts: lasts,
+		}
+		if action != cases.BlockURL {
+			p.URLs = nil // ticked boxes of another choice say nothing
+		}
+		_, _, err = s.cases.Decide(c.Request().Context(), a, id, p)
 		return err
 	})
 }

@@ -18,6 +18,7 @@ type customerPage struct {
 	NextURL  string // the next page of cases
 	FirstURL string
 	Search   string // /search for this customer's cases, to refine
+	Ledger   *cases.Ledger
 }
 
 // customerView is the repeat-offender picture of one customer: the account, its
@@ -50,6 +51,9 @@ func (s *Server) customerView(c echo.Context) error {
 		return err
 	}
 	p.Cases = page
+	if p.Ledger, err = s.cases.Strikes(ctx, id, readable); err != nil {
+		return err
+	}
 	if page.Next != "" {
 		p.NextURL = base + "?" + url.Values{"after": {page.Next}}.Encode()
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/dockethq/docket/internal/reqlog"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/pow"
+	"github.com/dockethq/docket/reconcile"
 	"github.com/dockethq/docket/users"
 )
 
@@ -64,6 +65,8 @@ type Config struct {
 	// ShutdownGrace is how long Serve lets in-flight requests finish once its
 	// context is cancelled; default 15s.
 	ShutdownGrace time.Duration
+	// Reconciler compares decisions with what the edges applied; nil hides it.
+	Reconciler *reconcile.Reconciler
 }
 
 // Server is the HTTP side of Docket.
@@ -86,6 +89,8 @@ type Server struct {
 	metrics  HTTPObserver
 	ready    http.Handler
 	grace    time.Duration
+
+	reconciler *reconcile.Reconciler
 }
 
 // New builds the server and registers every route.
@@ -134,6 +139,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	if cfg.PoWMinWait > 0 {
 		s.pow.MinWait = cfg.PoWMinWait
 	}
+	s.reconciler = cfg.Reconciler
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -247,6 +253,7 @@ func (s *Server) routes() {
 	s.routesMail()
 	s.routesForm()
 	s.routesOps()
+	s.routesEdge()
 }
 
 // Handler returns the server as an http.Handler.

@@ -36,6 +36,7 @@ type briefPage struct {
 	Mine      bool // the viewer proposed it
 	Given     string
 	Flash     string
+	Ledger    *cases.Ledger // the customer's live strikes
 }
 
 // signoffBrief is the one-screen brief a lawyer or an executive decides from.
@@ -63,6 +64,11 @@ func (s *Server) renderBrief(c echo.Context, status int, v view) error {
 		Hostnames: p.Decision.HostnameList(), Mine: p.Decision.ProposerID == u.ID, Flash: s.popFlash(c)}
 	for _, r := range cv.Reports {
 		b.Sources[r.ReporterKind]++
+	}
+	if p.Case.CustomerID != nil {
+		if b.Ledger, err = s.cases.Strikes(ctx, *p.Case.CustomerID, queues); err != nil {
+			return err
+		}
 	}
 	us, err := s.users.List(ctx)
 	if err != nil {

@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/reqlog"
 	"github.com/dockethq/docket/notify"
@@ -50,6 +52,7 @@ type config struct {
 	EvidenceURL     string        // gocloud.dev/blob bucket URL for report evidence
 	MetricsListen   string        // separate address for /metrics (and /readyz); empty: no metrics
 	ShutdownGrace   time.Duration // SIGTERM: how long in-flight requests and running jobs get
+	StrikeThreshold int           // live strike weight from which termination is suggested; 0 never
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig
@@ -91,6 +94,11 @@ func (c *config) bind(fs *flag.FlagSet) {
 		grace = -1
 	}
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", grace, "on SIGTERM, how long in-flight requests and running jobs get before Docket exits (DOCKET_SHUTDOWN_GRACE)")
+	threshold, err := strconv.Atoi(env("DOCKET_STRIKE_THRESHOLD", strconv.Itoa(cases.DefaultStrikePolicy.Threshold)))
+	if err != nil {
+		threshold = -1 // reported by validate
+	}
+	fs.IntVar(&c.StrikeThreshold, "strike-threshold", threshold, "live strike weight from which a case suggests termination; 0 never (DOCKET_STRIKE_THRESHOLD)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 	c.bindIntake(fs)
 	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence-files/ next to the SQLite file, else ./evidence-files)")
@@ -131,6 +139,9 @@ func (c *config) validate() error {
 	}
 	if c.TimerInterval < time.Second {
 		return fmt.Errorf("DOCKET_TIMER_INTERVAL / --timer-interval: give a duration of a second or more, such as 1m")
+	}
+	if c.StrikeThreshold < 0 {
+		return fmt.Errorf("DOCKET_STRIKE_THRESHOLD / --strike-threshold: give a whole number, 0 or more (0 never suggests termination)")
 	}
 	if c.DeliveryHorizon <= 0 {
 		return fmt.Errorf("DOCKET_DELIVERY_HORIZON / --delivery-horizon: give a positive duration such as 24h")

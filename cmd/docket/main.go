@@ -31,6 +31,7 @@ import (
 	"github.com/dockethq/docket/migrations"
 	"github.com/dockethq/docket/notify"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/reconcile"
 	"github.com/dockethq/docket/ui"
 	"github.com/dockethq/docket/users"
 )
@@ -168,6 +169,9 @@ func open(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	a.cases.SetDuplicateWindow(cfg.DuplicateWindow)
 	a.metrics = metrics.New(db, now)
 	a.cases.OnCommitted(a.metrics.CaseEvent)
+	sp := cases.DefaultStrikePolicy
+	sp.Threshold = cfg.StrikeThreshold
+	a.cases.SetStrikePolicy(sp)
 	// Every instance enqueues deliveries with its decisions; serve also works them.
 	a.notifier, err = notify.New(notify.Config{
 		Endpoints: cfg.endpoints(), Secrets: cfg.secrets(), NATSURL: cfg.NATSURL, Horizon: cfg.DeliveryHorizon, RescueAfter: cfg.RescueAfter,
@@ -212,7 +216,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	in := inbox.NewService(a.db, a.cases, time.Now)
 	ready := a.readiness()
-	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Metrics: a.metrics, Ready: ready, ShutdownGrace: cfg.ShutdownGrace}
+	rec := reconcile.New(reconcile.Config{Endpoints: cfg.endpoints(), NATSURL: cfg.NATSURL}, a.db, a.notifier.Resend, time.Now)
+	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Metrics: a.metrics, Ready: ready, ShutdownGrace: cfg.ShutdownGrace, Reconciler: rec}
 	uiCfg.Limits = cfg.limits(a.db)
 	uiCfg.Inbox = in
 	ev, err := evidence.Open(ctx, cfg.EvidenceURL, a.db, time.Now)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/inbox"
+	"github.com/dockethq/docket/intake/abusemail"
 	"github.com/dockethq/docket/internal/errs"
 )
 
@@ -83,6 +84,9 @@ func (s *Server) mailPage(c echo.Context, id int64) (*mailMessagePage, error) {
 		}
 		p.Defaults.Set("description", r.Description)
 	} else {
+		if us := abusemail.URLsIn(raw, 1); len(us) > 0 {
+			p.Defaults.Set("url", us[0])
+		}
 		p.Defaults.Set("description", "Filed from inbound mail #"+strconv.FormatInt(v.Mail.ID, 10)+": "+v.Mail.Subject)
 	}
 	return p, nil

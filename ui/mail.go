@@ -62,12 +62,7 @@ func (s *Server) mailPage(c echo.Context, id int64) (*mailMessagePage, error) {
 	raw := v.Mail.Raw
 	p := &mailMessagePage{V: v, CanFile: s.can(c, "/mail/:id/file", http.MethodPost) && v.Mail.Status != inbox.StatusDismissed, Flash: s.popFlash(c)}
 	p.Waiting = v.Mail.Status == inbox.StatusParsed || v.Mail.Status == inbox.StatusUnparsed
-	head := raw
-	if i := strings.Index(string(raw[:min(len(raw), 1<<20)]), "\n\n"); i >= 0 {
-		head = raw[:i]
-	} else if i := strings.Index(string(raw[:min(len(raw), 1<<20)]), "\r\n\r\n"); i >= 0 {
-		head = raw[:i]
-	}
+	head := raw[:abusemail.HeaderEnd(raw)]
 	p.Header = strings.ToValidUTF8(string(head[:min(len(head), rawShown)]), "\uFFFD")
 	p.Cut = len(raw) > rawShown
 	p.Source = strings.ToValidUTF8(string(raw[:min(len(raw), rawShown)]), "\uFFFD")

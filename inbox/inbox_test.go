@@ -54,19 +54,27 @@ type env struct {
 
 var clock = func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) }
 
-// newEnv wires cases, notices (so acknowledgements would be written if any
-// were sent) and the inbox on db, with customers serving some sample hosts.
-func newEnv(t *testing.T, db *database.DB) *env {
+// newCases wires cases with notices (so acknowledgements would be written if
+// any were sent).
+func newCases(t testing.TB, db *database.DB) *cases.Service {
 	t.Helper()
-	ctx := context.Background()
 	cs := cases.NewService(db, clock)
-	if err := notify.Migrate(ctx, db); err != nil {
+	if err := notify.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if _, err := notify.New(notify.Config{Mail: notify.MailConfig{Outbox: t.TempDir()}}, db, cs, log, clock); err != nil {
 		t.Fatal(err)
 	}
+	return cs
+}
+
+// newEnv wires cases, notices (so acknowledgements would be written if any
+// were sent) and the inbox on db, with customers serving some sample hosts.
+func newEnv(t *testing.T, db *database.DB) *env {
+	t.Helper()
+	ctx := context.Background()
+	cs := newCases(t, db)
 	if _, _, err := cs.AddCustomer(ctx, "test", cases.Customer{Name: "John Doe Hosting"}, "john-doe.tld", "example.net"); err != nil {
 		t.Fatal(err)
 	}

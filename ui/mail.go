@@ -10,6 +10,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/inbox"
+	"github.com/dockethq/docket/intake/abusemail"
 	"github.com/dockethq/docket/internal/errs"
 )
 
@@ -61,12 +62,7 @@ func (s *Server) mailPage(c echo.Context, id int64) (*mailMessagePage, error) {
 	raw := v.Mail.Raw
 	p := &mailMessagePage{V: v, CanFile: s.can(c, "/mail/:id/file", http.MethodPost) && v.Mail.Status != inbox.StatusDismissed, Flash: s.popFlash(c)}
 	p.Waiting = v.Mail.Status == inbox.StatusParsed || v.Mail.Status == inbox.StatusUnparsed
-	head := raw
-	if i := strings.Index(string(raw[:min(len(raw), 1<<20)]), "\n\n"); i >= 0 {
-		head = raw[:i]
-	} else if i := strings.Index(string(raw[:min(len(raw), 1<<20)]), "\r\n\r\n"); i >= 0 {
-		head = raw[:i]
-	}
+	head := raw[:abusemail.HeaderEnd(raw)]
 	p.Header = strings.ToValidUTF8(string(head[:min(len(head), rawShown)]), "\uFFFD")
 	p.Cut = len(raw) > rawShown
 	p.Source = strings.ToValidUTF8(string(raw[:min(len(raw), rawShown)]), "\uFFFD")
@@ -83,6 +79,9 @@ func (s *Server) mailPage(c echo.Context, id int64) (*mailMessagePage, error) {
 		}
 		p.Defaults.Set("description", r.Description)
 	} else {
+		if us := abusemail.URLsIn(raw, 1); len(us) > 0 {
+			p.Defaults.Set("url", us[0])
+		}
 		p.Defaults.Set("description", "Filed from inbound mail #"+strconv.FormatInt(v.Mail.ID, 10)+": "+v.Mail.Subject)
 	}
 	return p, nil

@@ -85,6 +85,9 @@ func TestUnparsedMailPages(t *testing.T) {
 				t.Errorf("the source and subject are not shown as text")
 			}
 
+			if got, _ := doc.Find("#url").Attr("value"); got != "https://yardboard.example/login-steal" {
+				t.Errorf("URL field suggests %q, want the URL in the mail", got)
+			}
 			// File as report: a bad URL re-renders with the input kept.
 			bad := rev.post("/mail/"+id+"/file", url.Values{"category": {"phishing"}, "url": {"not a url at all"}, "description": {"Kept description"}})
 			if bad.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "Kept description") || bad.doc(t).Find(".field.invalid #url").Length() != 1 {

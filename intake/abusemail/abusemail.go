@@ -216,6 +216,10 @@ func cleanHeader(raw []byte) []byte {
 	return out.Bytes()
 }
 
+// HeaderEnd is the offset of the blank line that ends a message's header
+// (len(raw) when there is none), for showing the header alone.
+func HeaderEnd(raw []byte) int { return headerEnd(raw) }
+
 // headerEnd is the offset of the blank line that ends the header (or len).
 func headerEnd(raw []byte) int {
 	for i := 0; i < len(raw); {

@@ -84,14 +84,14 @@ var samples = map[string]want{
 		domains:      []string{"john-doe.tld"},
 		reporterName: "Netcraft Takedown Service", reporterEmail: "takedown@netcraft.com",
 		reference: "takedown-response+0527363@netcraft.com", time: "2015-10-12T06:40:56Z",
-		inDescription: []string{"schema-url: http://www.x-arf.org/schema/fraud_0.1.4.json", "This attack targets Apple."},
+		inDescription: []string{"Schema-URL: http://www.x-arf.org/schema/fraud_0.1.4.json", "This attack targets Apple."},
 	},
 	"xarf-v0.2-abuseio-blocklistde-regbot.eml": {
 		format: abusemail.FormatXARF, typ: "abuse/regbot", category: cases.Spam,
 		ips:          []string{"10.0.2.150"},
 		reporterName: "Abuse-Team (auto-generated)", reporterEmail: "abuse-team@blocklist.de",
 		reference: "123456789@blocklist.de", time: "2014-01-31T06:19:02Z",
-		inDescription: []string{"user-agent: Fail2BanFeedBackScript blocklist.de V0.2", "has attacked one of our servers/partners"},
+		inDescription: []string{"User-Agent: Fail2BanFeedBackScript blocklist.de V0.2", "has attacked one of our servers/partners"},
 	},
 }
 

@@ -114,7 +114,7 @@ func (w *walker) xarf(m *Message) (Report, error) {
 	if w.yaml == nil {
 		return Report{}, fail(nil, "The message says it is X-ARF but has no report part (YAML with Category, Report-Type and Source).")
 	}
-	f := yamlFields(w.yaml)
+	f, order := yamlFields(w.yaml)
 	get := func(k string) string { return clean(f[strings.ToLower(k)], 500) }
 	category, typ := get("Category"), get("Report-Type")
 	if typ == "" && category == "" {
@@ -155,19 +155,17 @@ func (w *walker) xarf(m *Message) (Report, error) {
 	if w.repaired {
 		summary = append(summary, "The message's MIME boundary did not match its parts; Docket read the parts by the boundary they use.")
 	}
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if v := clean(f[k], 500); v != "" {
-			summary = append(summary, k+": "+v)
+	for _, fl := range order {
+		if v := clean(fl.value, 500); v != "" {
+			summary = append(summary, clean(fl.name, 100)+": "+v)
 		}
 	}
 	r.Description = describe(summary, w.humanText())
 	return r, nil
 }
+
+// field is one field of an X-ARF report as sent.
+type field struct{ name, value string }
 
 func orDash(s string) string {
 	if s == "" {
@@ -176,26 +174,37 @@ func orDash(s string) string {
 	return s
 }
 
-// yamlFields reads the X-ARF YAML part into lower-cased keys. Real reports are
-// not always valid YAML (unquoted colons, tabs); then each "Key: value" line
-// is read as it stands.
-func yamlFields(b []byte) map[string]string {
+// yamlFields reads the X-ARF YAML part: values by lower-cased key, and the
+// fields in the order and spelling sent. Real reports are not always valid
+// YAML (unquoted colons, tabs); then each "Key: value" line is read as it
+// stands.
+func yamlFields(b []byte) (map[string]string, []field) {
 	out := map[string]string{}
-	var doc map[string]any
-	if err := yaml.Unmarshal(b, &doc); err == nil && len(doc) > 0 {
-		for k, v := range doc {
-			out[strings.ToLower(k)] = scalar(v)
+	var order []field
+	add := func(k, v string) {
+		out[strings.ToLower(k)] = v
+		order = append(order, field{k, v})
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err == nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 && n.Content[0].Kind == yaml.MappingNode {
+		m := n.Content[0].Content
+		for i := 0; i+1 < len(m); i += 2 {
+			if m[i].Kind == yaml.ScalarNode && m[i+1].Kind == yaml.ScalarNode {
+				add(m[i].Value, m[i+1].Value)
+			}
 		}
-		return out
+		if len(order) > 0 {
+			return out, order
+		}
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok || strings.ContainsAny(k, " \t") || k == "" {
 			continue
 		}
-		out[strings.ToLower(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+		add(k, strings.Trim(strings.TrimSpace(v), `"'`))
 	}
-	return out
+	return out, order
 }
 
 // scalar prints a YAML or JSON value as text; nested values are left out.

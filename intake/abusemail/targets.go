@@ -141,3 +141,12 @@ func arfCategory(ft string) (cases.Category, string) {
 		return cases.Other, ""
 	}
 }
+
+// URLsIn lists up to n http(s) URLs in a message's body, one per host: what
+// a reviewer most likely files a hand-written complaint against.
+func URLsIn(raw []byte, n int) []string {
+	var t targets
+	body := raw[headerEnd(raw):]
+	t.scan(string(body[:min(len(body), 1<<20)]), n)
+	return t.urls
+}

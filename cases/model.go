@@ -112,6 +112,8 @@ type Site struct {
 	Hostname          string
 	RegistrableDomain string
 	CreatedAt         time.Time
+	OriginHost        string // the origin hosting provider behind a pass-through site
+	OriginAbuseEmail  string // where that provider reads abuse reports
 }
 
 // Reporter is whoever sent a report. Email is never shown to customers.
@@ -138,6 +140,9 @@ type Report struct {
 	GoodFaith   bool
 	ReceivedAt  time.Time
 	ReporterKey string // who the reporter is, for counting distinct reporters
+	// Forward is what the reporter chose about forwarding (stored in
+	// forward_choices; set for the report-filed hook).
+	Forward ForwardChoices `gorm:"-"`
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.
@@ -167,6 +172,8 @@ type Case struct {
 	EscalatedAt        *time.Time
 	CloseReason        string
 	MergedInto         *int64
+	ResponseDueAt      *time.Time // while forwarded and waiting for the customer (forward.go)
+	ResponseFlag       string     // '', awaiting, responded, no_response
 }
 
 // Claimed reports whether someone other than userID holds a live claim at now.

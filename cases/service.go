@@ -70,6 +70,9 @@ type NewReport struct {
 	URL           string
 	Description   string
 	GoodFaith     bool
+	// Forward is the reporter's choice per recipient; empty fields get the
+	// category's defaults (DefaultForward).
+	Forward ForwardChoices
 }
 
 // validate checks n and returns the normalized target, or field errors keyed by
@@ -110,6 +113,11 @@ func (n *NewReport) validate() (intake.Target, error) {
 	}
 	if n.Channel == ChannelWeb && !n.GoodFaith {
 		f["good_faith"] = "Confirm that you believe the information in this report is accurate and complete."
+	}
+	fw, ff := resolveForward(n.Category, n.Forward)
+	n.Forward = fw
+	for k, v := range ff {
+		f[k] = v
 	}
 	return t, errs.Fields(f)
 }
@@ -171,6 +179,10 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			return err
 		}
 		if err := tx.Create(&rep).Error; err != nil {
+			return err
+		}
+		rep.Forward = n.Forward
+		if err := saveForwardChoices(tx, rep.ID, rep.Forward); err != nil {
 			return err
 		}
 		c.ReportCount++

@@ -28,6 +28,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/signedlink"
 )
 
 // Config says where directives go.
@@ -44,6 +45,8 @@ type Config struct {
 	// picked up again; default one minute (an attempt takes at most ten seconds).
 	RescueAfter time.Duration
 	Mail        MailConfig // notices by email (mail.go)
+	// Links signs the customer's response links; nil loads the database's key.
+	Links *signedlink.Signer
 }
 
 func (c *Config) defaults() {
@@ -76,6 +79,8 @@ type Notifier struct {
 	db     *database.DB
 	river  *river.Client[*sql.Tx]
 	sender *sender
+	cases  *cases.Service
+	links  *signedlink.Signer
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -110,12 +115,20 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}}
+	n := &Notifier{cfg: cfg, db: db, sender: s, cases: cs, links: cfg.Links, log: log, now: now, woken: map[string]time.Time{}}
+	if n.links == nil {
+		if n.links, err = signedlink.Load(context.Background(), db, now); err != nil {
+			return nil, err
+		}
+	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &mailWorker{n: n}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &windowWorker{n: n}); err != nil {
 		return nil, err
 	}
 	n.river, err = river.NewClient(driver(db), &river.Config{
@@ -135,7 +148,12 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	cs.OnDirective(n.enqueue)
-	cs.OnReportFiled(n.noticeReportFiled)
+	cs.OnReportFiled(func(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+		if err := n.noticeReportFiled(tx, r, rep); err != nil {
+			return err
+		}
+		return n.forwardReport(tx, r, rep)
+	})
 	cs.OnDecisionFinal(n.noticeDecisionFinal)
 	return n, nil
 }

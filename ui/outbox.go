@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 
@@ -32,7 +33,7 @@ type previewRow struct {
 }
 
 func (s *Server) noticeRow(c echo.Context, n notify.Notice) noticeRow {
-	r := noticeRow{Notice: n, KindLabel: notify.KindLabel(n.Kind), To: n.Recipient}
+	r := noticeRow{Notice: n, KindLabel: notify.KindLabel(cmp.Or(n.Topic, n.Kind)), To: n.Recipient}
 	if notify.ToReporter(n.Kind) && !s.can(c, "reporter/contact", "read") {
 		r.To = "reporter (address hidden)"
 	}

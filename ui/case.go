@@ -26,6 +26,9 @@ type entry struct {
 	Signed []cases.Signoff // a decision's sign-offs so far
 	Event  string
 	Actor  string
+	// Forwarding (forward.go)
+	Forward  *cases.Forward
+	Response *cases.CustomerResponse
 }
 
 type casePage struct {
@@ -43,6 +46,8 @@ type casePage struct {
 	DecisionActs []cases.DecisionAction
 	Prev, Next   int64 // neighbours in the queue, for j/k
 	Emergency    bool  // the viewer may restrict at once (csam, threat)
+	Forwarding   *cases.Forwarding
+	Exports      bool // the viewer may download hotline exports
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -118,6 +123,10 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		}
 	}
 	p.Timeline = timeline(v, actorNames(all))
+	if p.Forwarding, p.Timeline, err = s.withForwarding(ctx, id, p.Timeline); err != nil {
+		return err
+	}
+	p.Exports = s.can(c, "/hotline-exports/:id", http.MethodGet)
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
 	}

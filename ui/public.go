@@ -35,6 +35,7 @@ func (s *Server) reportSubmit(c echo.Context) error {
 		URL:           form.Get("url"),
 		Description:   form.Get("description"),
 		GoodFaith:     form.Get("good_faith") == "yes",
+		Forward:       forwardFromForm(form),
 	})
 	if e, ok := errs.As(err); ok && e.Code == errs.Invalid {
 		return s.render(c, http.StatusUnprocessableEntity, "report", view{Title: "Report abuse", Errors: e.Fields, Message: e.Message, Form: form})

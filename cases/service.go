@@ -102,7 +102,7 @@ func (n *NewReport) validate() (intake.Target, error) {
 		f["description"] = "The description contains control characters; paste it as plain text."
 	}
 	n.ReporterName = strings.TrimSpace(n.ReporterName)
-	if utf8.RuneCountInString(n.ReporterName) > MaxName || strings.IndexFunc(n.ReporterName, unicode.IsControl) >= 0 {
+	if utf8.RuneCountInString(n.ReporterName) > MaxName || strings.IndexFunc(n.ReporterName, unicode.IsControl) >= 0 || !utf8.ValidString(n.ReporterName) {
 		f["name"] = fmt.Sprintf("Enter a name of up to %d characters.", MaxName)
 	}
 	n.ReporterEmail = strings.ToLower(strings.TrimSpace(n.ReporterEmail))

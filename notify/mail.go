@@ -448,6 +448,10 @@ func scrub(r Rendered, who []identity) Rendered {
 // only, when word is set (so "Anna" leaves "Savannah" alone, in any script).
 // Words may be separated by any white space, as when a name is wrapped.
 func withhold(s, what string, word bool) string {
+	if !utf8.ValidString(what) {
+		// Not text a pattern can hold; the exact bytes are still withheld.
+		return strings.ReplaceAll(s, what, "[withheld]")
+	}
 	parts := strings.Fields(what)
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)

@@ -484,3 +484,79 @@ func (s *Service) SetSiteOrigin(ctx context.Context, actor string, siteID int64,
 	}
 	return &site, nil
 }
+
+// WindowSetting is one category's response window, for the admin page.
+type WindowSetting struct {
+	Category Category
+	Label    string
+	Hours    int
+}
+
+// MaxWindowHours bounds a response window (90 days), as the table's CHECK does.
+const MaxWindowHours = 2160
+
+// ResponseWindows lists every category's window in hours.
+func (s *Service) ResponseWindows(ctx context.Context) ([]WindowSetting, error) {
+	db := s.db.R.WithContext(ctx)
+	out := make([]WindowSetting, 0, len(Categories))
+	for _, ci := range Categories {
+		d, err := ResponseWindow(db, ci.Category)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, WindowSetting{Category: ci.Category, Label: ci.Label, Hours: int(d / time.Hour)})
+	}
+	return out, nil
+}
+
+// WindowField is the admin form's field for category c.
+func WindowField(c Category) string { return "hours_" + string(c) }
+
+// SetResponseWindows sets the windows given as hours by category (the form's
+// text); every value is checked before any is written, and the change is
+// audited with before and after.
+func (s *Service) SetResponseWindows(ctx context.Context, actor string, hours map[Category]string) error {
+	want := map[Category]int{}
+	f := map[string]string{}
+	for c, v := range hours {
+		if _, ok := c.Info(); !ok {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > MaxWindowHours {
+			f[WindowField(c)] = fmt.Sprintf("Enter a whole number of hours from 1 to %d.", MaxWindowHours)
+			continue
+		}
+		want[c] = n
+	}
+	if err := errs.Fields(f); err != nil {
+		return err
+	}
+	return s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		before, after := map[Category]int{}, map[Category]int{}
+		for _, ci := range Categories {
+			n, ok := want[ci.Category]
+			if !ok {
+				continue
+			}
+			d, err := ResponseWindow(tx, ci.Category)
+			if err != nil {
+				return err
+			}
+			if int(d/time.Hour) == n {
+				continue
+			}
+			before[ci.Category], after[ci.Category] = int(d/time.Hour), n
+			err = tx.Exec(`INSERT INTO response_windows (category, hours) VALUES (?, ?)
+				ON CONFLICT (category) DO UPDATE SET hours = excluded.hours`, ci.Category, n).Error
+			if err != nil {
+				return err
+			}
+		}
+		if len(after) == 0 {
+			return nil
+		}
+		return audit.Record(tx, s.now().UTC(), actor, "response_windows.set", "settings", "response_windows",
+			map[string]any{"before": before, "after": after})
+	})
+}

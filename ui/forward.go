@@ -49,6 +49,8 @@ func (s *Server) routesForward() {
 	s.echo.POST("/respond/:token", s.respondSubmit)
 	s.echo.GET("/hotline-exports/:id", s.hotlineExport)
 	s.echo.POST("/sites/:id/origin", s.siteOrigin)
+	s.echo.GET("/admin/response-windows", s.adminWindows)
+	s.echo.POST("/admin/response-windows", s.adminWindowsSave)
 }
 
 func recipientLabel(r cases.Recipient) string {

@@ -25,10 +25,12 @@ var legalOnly = map[string]outcome{
 // forwardMatrix: the customer's response link is public (the token is the
 // credential; the matrix's made-up token answers 404, which is still "allowed").
 var forwardMatrix = map[string]map[string]outcome{
-	"GET /respond/:token":      public,
-	"POST /respond/:token":     public,
-	"GET /hotline-exports/:id": legalOnly,
-	"POST /sites/:id/origin":   adminOnly,
+	"GET /respond/:token":          public,
+	"POST /respond/:token":         public,
+	"GET /hotline-exports/:id":     legalOnly,
+	"POST /sites/:id/origin":       adminOnly,
+	"GET /admin/response-windows":  adminOnly,
+	"POST /admin/response-windows": adminOnly,
 }
 
 func init() {

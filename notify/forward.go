@@ -26,6 +26,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/internal/database"
 )
 
 // Topics of forwarded notices (stored as kind customer_action, topic these).
@@ -339,4 +340,21 @@ func (n *Notifier) ExpireResponseWindow(ctx context.Context, caseID int64, due t
 		n.log.Info("response window expired", "case", caseID)
 	}
 	return expired, err
+}
+
+// WithholdReporter returns a forwarded notice's body without its reporter's
+// name and address, for staff who may not read reporter contacts (the outbox):
+// a reporter who let the customer see who they are did not thereby show every
+// member of staff.
+func WithholdReporter(ctx context.Context, db *database.DB, no *Notice) (string, error) {
+	if no.Topic == "" || no.ReportID == nil {
+		return no.Body, nil
+	}
+	var rep cases.Reporter
+	err := db.R.WithContext(ctx).Table("reporters").Select("reporters.*").
+		Joins("JOIN reports ON reports.reporter_id = reporters.id").Where("reports.id = ?", *no.ReportID).Take(&rep).Error
+	if err != nil {
+		return "", err
+	}
+	return scrubText(no.Body, identity{Name: rep.Name, Email: rep.Email}), nil
 }

@@ -101,7 +101,7 @@ func TestCustomerResponse(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db.Dialect)
 		res := e.client().post("/report", url.Values{"category": {"phishing"}, "url": {"https://lumenphoto.example/bank"}, "description": {"Fake bank."},
-			"name": {"Nora Named"}, "email": {"nora@named.example"}, "good_faith": {"yes"}})
+			"name": {"Nora Named"}, "email": {"nora@named.example"}, "good_faith": {"yes"}, "forward_customer": {"send"}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("file: %d", res.StatusCode)
 		}
@@ -163,6 +163,18 @@ func TestCustomerResponse(t *testing.T) {
 		}
 		if r := cust.post("/respond/"+tok, url.Values{"kind": {"other"}, "body": {"one too many"}}); r.StatusCode != http.StatusTooManyRequests {
 			t.Errorf("answer beyond the bound: %d", r.StatusCode)
+		}
+		// The named forward shows the reporter to the customer, not to admins in the outbox.
+		var fw cases.Forward
+		e.db.R.Where("case_id = ? AND recipient = 'customer'", id).Take(&fw)
+		var no notify.Notice
+		e.db.R.Take(&no, *fw.NoticeID)
+		if fw.Anonymous || !strings.Contains(no.Body, "nora@named.example") {
+			t.Fatalf("named forward: %+v\n%s", fw, no.Body)
+		}
+		ob := e.login(policy.Admin).get("/outbox/" + itoa(no.ID))
+		if ob.StatusCode != http.StatusOK || strings.Contains(ob.Body, "nora@named.example") || strings.Contains(ob.Body, "Nora Named") {
+			t.Errorf("the outbox shows a named forward's reporter to an admin: %d", ob.StatusCode)
 		}
 		var n int64
 		e.db.R.Model(&cases.CustomerResponse{}).Where("case_id = ?", id).Count(&n)

@@ -75,5 +75,10 @@ func (s *Server) outboxNotice(c echo.Context) error {
 		return err
 	}
 	row := s.noticeRow(c, *n)
+	if n.Topic != "" && !s.can(c, "reporter/contact", "read") {
+		if row.Body, err = notify.WithholdReporter(c.Request().Context(), s.db, n); err != nil {
+			return err
+		}
+	}
 	return s.render(c, http.StatusOK, "outbox", view{Title: "Notice " + c.Param("id"), Data: outboxPage{Notice: &row}})
 }

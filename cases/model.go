@@ -113,6 +113,8 @@ type Site struct {
 	Hostname          string
 	RegistrableDomain string
 	CreatedAt         time.Time
+	OriginHost        string // the origin hosting provider behind a pass-through site
+	OriginAbuseEmail  string // where that provider reads abuse reports
 }
 
 // Reporter is whoever sent a report. Email is never shown to customers.
@@ -145,6 +147,9 @@ type Report struct {
 	Details string
 	// SubmissionID is shared by the reports of one form submission.
 	SubmissionID string
+	// Forward is what the reporter chose about forwarding (stored in
+	// forward_choices; set for the report-filed hook).
+	Forward ForwardChoices `gorm:"-"`
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.
@@ -174,6 +179,8 @@ type Case struct {
 	EscalatedAt        *time.Time
 	CloseReason        string
 	MergedInto         *int64
+	ResponseDueAt      *time.Time // while forwarded and waiting for the customer (forward.go)
+	ResponseFlag       string     // '', awaiting, responded, no_response
 }
 
 // Claimed reports whether someone other than userID holds a live claim at now.

@@ -82,6 +82,9 @@ type NewReport struct {
 	Notice bool
 	// SubmissionID groups the reports of one form submission (one per URL).
 	SubmissionID string
+	// Forward is the reporter's choice per recipient; empty fields get the
+	// category's defaults (DefaultForward).
+	Forward ForwardChoices
 }
 
 // validate checks n and returns the normalized target, or field errors keyed by
@@ -111,7 +114,7 @@ func (n *NewReport) validate() (intake.Target, error) {
 		f["description"] = "The description contains control characters; paste it as plain text."
 	}
 	n.ReporterName = strings.TrimSpace(n.ReporterName)
-	if utf8.RuneCountInString(n.ReporterName) > MaxName || strings.IndexFunc(n.ReporterName, unicode.IsControl) >= 0 {
+	if utf8.RuneCountInString(n.ReporterName) > MaxName || strings.IndexFunc(n.ReporterName, unicode.IsControl) >= 0 || !utf8.ValidString(n.ReporterName) {
 		f["name"] = fmt.Sprintf("Enter a name of up to %d characters.", MaxName)
 	}
 	n.ReporterEmail = strings.ToLower(strings.TrimSpace(n.ReporterEmail))
@@ -136,6 +139,11 @@ func (n *NewReport) validate() (intake.Target, error) {
 	validateDetails(n.Category, n.Details, n.Notice, f)
 	if n.Channel == ChannelWeb && !n.GoodFaith {
 		f["good_faith"] = "Confirm that you believe the information in this report is accurate and complete."
+	}
+	fw, ff := resolveForward(n.Category, n.Forward)
+	n.Forward = fw
+	for k, v := range ff {
+		f[k] = v
 	}
 	return t, errs.Fields(f)
 }
@@ -215,6 +223,10 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			return err
 		}
 		if err := tx.Create(&rep).Error; err != nil {
+			return err
+		}
+		rep.Forward = n.Forward
+		if err := saveForwardChoices(tx, rep.ID, rep.Forward); err != nil {
 			return err
 		}
 		c.ReportCount++

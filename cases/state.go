@@ -41,10 +41,15 @@ const (
 	ActResolve   Action = "resolve"  // an appeal is upheld or reversed
 	ActAddReport Action = "add_report"
 	ActRevoke    Action = "revoke" // an emergency restriction refused at sign-off: back to review
+	// Forwarding (forward.go): the case waits for the customer's answer, which
+	// sends it to review; or the window passes unanswered.
+	ActAwaitCustomer   Action = "await_customer"
+	ActCustomerRespond Action = "customer_respond"
+	ActResponseExpired Action = "response_expired"
 )
 
 // Actions lists every action, for tests and for the UI.
-var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport, ActRevoke}
+var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport, ActRevoke, ActAwaitCustomer, ActCustomerRespond, ActResponseExpired}
 
 // transitions is the whole workflow: for each action, the states it may start
 // from and the state it leads to. Nothing else in Docket decides a case's state.
@@ -65,6 +70,11 @@ var transitions = map[Action]map[State]State{
 	ActResolve:   {StateAppealed: StateClosed},
 	ActAddReport: {StateNew: StateNew, StateInReview: StateInReview, StatePendingSignoff: StatePendingSignoff, StateAppealed: StateAppealed},
 	ActRevoke:    {StateDecided: StateInReview},
+	// Waiting for the customer is a flag beside new or in review, not a state:
+	// reviewers may still act on a forwarded case before the customer answers.
+	ActAwaitCustomer:   {StateNew: StateNew, StateInReview: StateInReview},
+	ActCustomerRespond: {StateNew: StateInReview, StateInReview: StateInReview, StatePendingSignoff: StatePendingSignoff},
+	ActResponseExpired: {StateNew: StateNew, StateInReview: StateInReview},
 }
 
 // needsClaim lists the actions only the holder of a live claim may take.
@@ -95,7 +105,8 @@ var actionPast = map[Action]string{
 	ActEscalate: "escalated", ActDecide: "decided", ActPropose: "proposed for termination",
 	ActApprove: "approved", ActReject: "rejected", ActClose: "closed", ActMerge: "merged",
 	ActSplit: "split", ActAppeal: "appealed", ActResolve: "resolved", ActAddReport: "given new reports",
-	ActRevoke: "revoked",
+	ActRevoke: "revoked", ActAwaitCustomer: "sent to the customer", ActCustomerRespond: "answered by the customer",
+	ActResponseExpired: "flagged as unanswered",
 }
 
 // Label is the human name of s.

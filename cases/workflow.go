@@ -24,10 +24,16 @@ import (
 type Actor struct {
 	UserID int64
 	Can    func(obj, act string) bool
+	System string // set for Docket itself or a link holder ("system", "customer"): the audit subject
 }
 
 // Subject is the actor as recorded in audit events.
-func (a Actor) Subject() string { return "user:" + strconv.FormatInt(a.UserID, 10) }
+func (a Actor) Subject() string {
+	if a.System != "" {
+		return a.System
+	}
+	return "user:" + strconv.FormatInt(a.UserID, 10)
+}
 
 func (a Actor) can(obj, act string) bool { return a.Can != nil && a.Can(obj, act) }
 

@@ -180,7 +180,11 @@ func TestMachineTable(t *testing.T) {
 		"decided/appeal": cases.StateAppealed, "closed/appeal": cases.StateAppealed, "appealed/resolve": cases.StateClosed,
 		"new/add_report": cases.StateNew, "in_review/add_report": cases.StateInReview,
 		"pending_signoff/add_report": cases.StatePendingSignoff, "appealed/add_report": cases.StateAppealed,
-		"decided/revoke": cases.StateInReview,
+		"decided/revoke":     cases.StateInReview,
+		"new/await_customer": cases.StateNew, "in_review/await_customer": cases.StateInReview,
+		"new/customer_respond": cases.StateInReview, "in_review/customer_respond": cases.StateInReview,
+		"pending_signoff/customer_respond": cases.StatePendingSignoff,
+		"new/response_expired":             cases.StateNew, "in_review/response_expired": cases.StateInReview,
 	}
 	for _, st := range cases.States {
 		for _, a := range cases.Actions {

@@ -169,9 +169,13 @@ const (
 	KindCustomerAction = "customer_action" // to the customer: the action and why
 )
 
-// KindLabel names a kind for people.
+// KindLabel names a kind (or a forwarded notice's topic) for people.
 func KindLabel(kind string) string {
 	switch kind {
+	case KindForwardCustomer:
+		return "Report forwarded to customer"
+	case KindForwardOrigin:
+		return "Report forwarded to origin host"
 	case KindReportAck:
 		return "Report acknowledgement"
 	case KindReportOutcome:
@@ -195,6 +199,7 @@ type Notice struct {
 	Body      string
 	CaseID    *int64
 	ReportID  *int64
+	Topic     string // a forwarded report's template (forward.go), else empty
 	State     string // pending, sent, dead
 	Attempts  int
 	LastError string
@@ -213,19 +218,25 @@ func (noticeArgs) Kind() string { return "send_notice" }
 
 // queueNotice writes a rendered notice and its job in tx.
 func (n *Notifier) queueNotice(tx *gorm.DB, kind, to string, r Rendered, caseID, reportID *int64) error {
+	_, err := n.queueNoticeTopic(tx, kind, "", to, r, caseID, reportID)
+	return err
+}
+
+// queueNoticeTopic is queueNotice with a topic, returning the notice's id.
+func (n *Notifier) queueNoticeTopic(tx *gorm.DB, kind, topic, to string, r Rendered, caseID, reportID *int64) (int64, error) {
 	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 	if !ok {
-		return errors.New("notify: notice outside a transaction")
+		return 0, errors.New("notify: notice outside a transaction")
 	}
-	no := Notice{Kind: kind, Recipient: to, Subject: r.Subject, Body: r.Body, CaseID: caseID, ReportID: reportID,
+	no := Notice{Kind: kind, Topic: topic, Recipient: to, Subject: r.Subject, Body: r.Body, CaseID: caseID, ReportID: reportID,
 		State: "pending", CreatedAt: n.now().UTC()}
 	if err := tx.Create(&no).Error; err != nil {
-		return fmt.Errorf("write notice: %w", err)
+		return 0, fmt.Errorf("write notice: %w", err)
 	}
 	if _, err := n.river.InsertTx(tx.Statement.Context, sqlTx, noticeArgs{NoticeID: no.ID, RequestID: reqlog.RequestID(tx.Statement.Context)}, nil); err != nil {
-		return fmt.Errorf("enqueue notice: %w", err)
+		return 0, fmt.Errorf("enqueue notice: %w", err)
 	}
-	return nil
+	return no.ID, nil
 }
 
 // noticeReportFiled runs in the transaction that files a report: an
@@ -481,6 +492,10 @@ func scrub(r Rendered, who []identity) Rendered {
 // only, when word is set (so "Anna" leaves "Savannah" alone, in any script).
 // Words may be separated by any white space, as when a name is wrapped.
 func withhold(s, what string, word bool) string {
+	if !utf8.ValidString(what) {
+		// Not text a pattern can hold; the exact bytes are still withheld.
+		return strings.ReplaceAll(s, what, "[withheld]")
+	}
 	parts := strings.Fields(what)
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)

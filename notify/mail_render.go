@@ -18,7 +18,7 @@ import (
 var mailFS embed.FS
 
 // Kinds lists every kind of notice, in the order the outbox previews them.
-var Kinds = []string{KindReportAck, KindReportOutcome, KindCustomerAction}
+var Kinds = []string{KindReportAck, KindReportOutcome, KindCustomerAction, KindForwardCustomer, KindForwardOrigin}
 
 var mailTemplates = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
@@ -126,6 +126,8 @@ func Preview(kind string) (Rendered, error) {
 			Hostnames: []string{"login-verify.example", "www.login-verify.example"}, Category: "Phishing or fraud",
 			URLs: []string{"https://login-verify.example/account"}, Grounds: "Acceptable Use Policy §3.2 (fraud and phishing)",
 			Explanation: "The site imitated a bank's sign-in page to collect passwords.", CaseRef: caseRef(1042, 7), DecidedAt: at})
+	case KindForwardCustomer, KindForwardOrigin:
+		return render(kind, previewForward(kind, at))
 	}
 	return Rendered{}, fmt.Errorf("no notice kind %q", kind)
 }

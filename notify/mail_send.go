@@ -181,7 +181,11 @@ func message(from string, no *Notice, now time.Time) (*gomail.Msg, error) {
 // emlName is the outbox file of a notice: sortable by time, one per notice, so a
 // retry overwrites rather than duplicates.
 func emlName(no *Notice) string {
-	return fmt.Sprintf("%s-notice-%d-%s.eml", no.CreatedAt.UTC().Format("20060102T150405Z"), no.ID, strings.ReplaceAll(no.Kind, "_", "-"))
+	kind := no.Kind
+	if no.Topic != "" {
+		kind = no.Topic
+	}
+	return fmt.Sprintf("%s-notice-%d-%s.eml", no.CreatedAt.UTC().Format("20060102T150405Z"), no.ID, strings.ReplaceAll(kind, "_", "-"))
 }
 
 // writeEML writes the message into dir, atomically: a reader of the folder never

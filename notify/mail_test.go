@@ -117,7 +117,9 @@ func acme(t *testing.T, f *fixture) {
 func file(t *testing.T, f *fixture, name, addr, url string) *cases.Report {
 	t.Helper()
 	r, err := f.cases.FileReport(context.Background(), cases.NewReport{Channel: cases.ChannelWeb, ReporterKind: cases.ReporterPublic,
-		ReporterName: name, ReporterEmail: addr, Category: cases.Phishing, URL: url, Description: "A fake bank login.", GoodFaith: true})
+		ReporterName: name, ReporterEmail: addr, Category: cases.Phishing, URL: url, Description: "A fake bank login.", GoodFaith: true,
+		// These tests are about acknowledgements and notices of action; forwarding is forward_test.go's.
+		Forward: cases.ForwardChoices{Customer: cases.DoNotSend, Origin: cases.DoNotSend}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/reqlog"
+	"github.com/dockethq/docket/internal/signedlink"
 )
 
 // Config says where directives go.
@@ -49,6 +50,8 @@ type Config struct {
 	Mail        MailConfig // notices by email (mail.go)
 	// Observer hears about outcomes (the metrics count them); optional.
 	Observer Observer
+	// Links signs the customer's response links; nil loads the database's key.
+	Links *signedlink.Signer
 }
 
 // Observer hears about deliveries and notices as they finish.
@@ -90,6 +93,7 @@ type Notifier struct {
 	river  *river.Client[*sql.Tx]
 	sender *sender
 	cases  *cases.Service
+	links  *signedlink.Signer
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -148,7 +152,12 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, cases: cs, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
+	n := &Notifier{cfg: cfg, db: db, sender: s, cases: cs, links: cfg.Links, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
+	if n.links == nil {
+		if n.links, err = signedlink.Load(context.Background(), db, now); err != nil {
+			return nil, err
+		}
+	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
@@ -160,6 +169,9 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &liftWorker{n: n}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &windowWorker{n: n}); err != nil {
 		return nil, err
 	}
 	n.river, err = river.NewClient(driver(db), &river.Config{
@@ -180,7 +192,12 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	cs.OnDirective(n.enqueue)
-	cs.OnReportFiled(n.noticeReportFiled)
+	cs.OnReportFiled(func(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+		if err := n.noticeReportFiled(tx, r, rep); err != nil {
+			return err
+		}
+		return n.forwardReport(tx, r, rep)
+	})
 	cs.OnDecisionFinal(n.noticeDecisionFinal)
 	return n, nil
 }

@@ -62,10 +62,11 @@ const (
 
 // apiReportIn is one report as a flagger sends it.
 type apiReportIn struct {
-	Category    string `json:"category"`
-	URL         string `json:"url"`
-	Description string `json:"description"`
-	Reference   string `json:"reference"`
+	Category    string      `json:"category"`
+	URL         string      `json:"url"`
+	Description string      `json:"description"`
+	Reference   string      `json:"reference"`
+	Forward     *apiForward `json:"forward"` // per recipient: send, send_anonymously, do_not_send
 }
 
 func (r *apiReportIn) empty() bool { return *r == apiReportIn{} }
@@ -179,6 +180,7 @@ func (s *Server) fileReports(c echo.Context, k *apikeys.Key, in *apiReportsIn) (
 			Channel: cases.ChannelAPI, ReporterID: fl.ID, ReporterKind: cases.ReporterTrustedFlagger,
 			ReporterName: fl.Name, ReporterEmail: fl.Email,
 			Category: cases.Category(strings.TrimSpace(r.Category)), URL: r.URL, Description: r.Description,
+			Forward: r.Forward.choices(),
 		})
 	}
 	if in.Reports == nil {

@@ -27,6 +27,9 @@ type entry struct {
 	Signed []cases.Signoff // a decision's sign-offs so far
 	Event  string
 	Actor  string
+	// Forwarding (forward.go)
+	Forward  *cases.Forward
+	Response *cases.CustomerResponse
 }
 
 type casePage struct {
@@ -49,6 +52,8 @@ type casePage struct {
 	Lasts        []lastsChoice                 // expiry choices
 	Ledger       *cases.Ledger                 // the customer's live strikes
 	Suggest      bool                          // the ledger has reached the threshold: suggest termination
+	Forwarding   *cases.Forwarding
+	Exports      bool // the viewer may download hotline exports
 }
 
 type lastsChoice = struct {
@@ -141,6 +146,10 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		}
 	}
 	p.Timeline = timeline(v, actorNames(all))
+	if p.Forwarding, p.Timeline, err = s.withForwarding(ctx, id, p.Timeline); err != nil {
+		return err
+	}
+	p.Exports = s.can(c, "/hotline-exports/:id", http.MethodGet)
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
 	}

@@ -12,13 +12,14 @@ import (
 )
 
 type customerPage struct {
-	R        *cases.CustomerRecord
-	Cases    *cases.Page
-	First    bool   // the first page of cases
-	NextURL  string // the next page of cases
-	FirstURL string
-	Search   string // /search for this customer's cases, to refine
-	Ledger   *cases.Ledger
+	R          *cases.CustomerRecord
+	Cases      *cases.Page
+	First      bool   // the first page of cases
+	NextURL    string // the next page of cases
+	FirstURL   string
+	Search     string // /search for this customer's cases, to refine
+	Ledger     *cases.Ledger
+	OriginEdit bool // the viewer may set a site's origin host
 }
 
 // customerView is the repeat-offender picture of one customer: the account, its
@@ -39,6 +40,7 @@ func (s *Server) customerView(c echo.Context) error {
 	after := c.QueryParam("after")
 	p := customerPage{R: rec, First: after == "", FirstURL: base,
 		Search: "/search?" + url.Values{"customer": {strconv.FormatInt(id, 10)}, "state": {"all"}, "sort": {string(cases.SortNewest)}}.Encode()}
+	p.OriginEdit = s.can(c, "/sites/:id/origin", http.MethodPost)
 	v := view{Title: rec.Customer.Name + " · customer", Data: &p}
 	status := http.StatusOK
 	page, err := s.cases.Search(ctx, cases.Filter{Queues: readable, CustomerID: id, State: "all", Sort: cases.SortNewest, After: after, Limit: 50})

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 
@@ -32,7 +33,7 @@ type previewRow struct {
 }
 
 func (s *Server) noticeRow(c echo.Context, n notify.Notice) noticeRow {
-	r := noticeRow{Notice: n, KindLabel: notify.KindLabel(n.Kind), To: n.Recipient}
+	r := noticeRow{Notice: n, KindLabel: notify.KindLabel(cmp.Or(n.Topic, n.Kind)), To: n.Recipient}
 	if notify.ToReporter(n.Kind) && !s.can(c, "reporter/contact", "read") {
 		r.To = "reporter (address hidden)"
 	}
@@ -74,5 +75,10 @@ func (s *Server) outboxNotice(c echo.Context) error {
 		return err
 	}
 	row := s.noticeRow(c, *n)
+	if n.Topic != "" && !s.can(c, "reporter/contact", "read") {
+		if row.Body, err = notify.WithholdReporter(c.Request().Context(), s.db, n); err != nil {
+			return err
+		}
+	}
 	return s.render(c, http.StatusOK, "outbox", view{Title: "Notice " + c.Param("id"), Data: outboxPage{Notice: &row}})
 }

@@ -250,11 +250,12 @@ func (s *Server) submissionReports(form url.Values, cat cases.Category) []cases.
 			Details:       d,
 			SubmissionID:  sub,
 			Notice:        true,
+			Forward:       forwardFromForm(form),
 		})
 	}
 	if len(ns) == 0 { // one empty report, so validation names every missing field
 		ns = append(ns, cases.NewReport{Channel: cases.ChannelWeb, ReporterKind: cases.ReporterPublic, ReporterName: form.Get("name"),
-			ReporterEmail: form.Get("email"), Category: cat, Description: form.Get("description"), GoodFaith: form.Get("good_faith") == "yes", Details: details, Notice: true})
+			ReporterEmail: form.Get("email"), Category: cat, Description: form.Get("description"), GoodFaith: form.Get("good_faith") == "yes", Details: details, Notice: true, Forward: forwardFromForm(form)})
 	}
 	return ns
 }

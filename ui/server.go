@@ -28,6 +28,7 @@ import (
 	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/reqlog"
+	"github.com/dockethq/docket/internal/signedlink"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/pow"
 	"github.com/dockethq/docket/reconcile"
@@ -67,6 +68,8 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Reconciler compares decisions with what the edges applied; nil hides it.
 	Reconciler *reconcile.Reconciler
+	// Links verifies the customer's response links; nil loads the database's key.
+	Links *signedlink.Signer
 }
 
 // Server is the HTTP side of Docket.
@@ -91,6 +94,7 @@ type Server struct {
 	grace    time.Duration
 
 	reconciler *reconcile.Reconciler
+	links      *signedlink.Signer
 }
 
 // New builds the server and registers every route.
@@ -140,6 +144,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		s.pow.MinWait = cfg.PoWMinWait
 	}
 	s.reconciler = cfg.Reconciler
+	s.links = cfg.Links
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -254,6 +259,7 @@ func (s *Server) routes() {
 	s.routesForm()
 	s.routesOps()
 	s.routesEdge()
+	s.routesForward()
 }
 
 // Handler returns the server as an http.Handler.

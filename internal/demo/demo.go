@@ -74,8 +74,17 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 		{cases.Customer{Name: "Pillbox Trading (free plan)", Plan: "free", ContactEmail: "sales@cheap-pills-now.example"}, []string{"cheap-pills-now.example"}},
 	}
 	for _, c := range customers {
-		if _, _, err := cs.AddCustomer(ctx, actor, c.c, c.hosts...); err != nil {
+		_, sites, err := cs.AddCustomer(ctx, actor, c.c, c.hosts...)
+		if err != nil {
 			return false, fmt.Errorf("demo customer %s: %w", c.c.Name, err)
+		}
+		// A pass-through site: reports about it are forwarded to its origin host too.
+		for _, st := range sites {
+			if st.Hostname == "files.kestrel.example" {
+				if _, err := cs.SetSiteOrigin(ctx, actor, st.ID, "storage.origin-hosting.example", "abuse@origin-hosting.example"); err != nil {
+					return false, fmt.Errorf("demo origin host: %w", err)
+				}
+			}
 		}
 	}
 

@@ -29,6 +29,7 @@ type Service struct {
 	onDirective func(tx *gorm.DB, d *Directive) error
 	onReport    func(tx *gorm.DB, r *Report, rep *Reporter) error
 	onFinal     func(tx *gorm.DB, c *Case, d *Decision) error
+	onAppeal    func(tx *gorm.DB, ev AppealEvent) error
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each

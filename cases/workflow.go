@@ -24,10 +24,18 @@ import (
 type Actor struct {
 	UserID int64
 	Can    func(obj, act string) bool
+	// As names someone without an account acting through a signed link (a
+	// customer or reporter appealing), as audit events record them.
+	As string
 }
 
 // Subject is the actor as recorded in audit events.
-func (a Actor) Subject() string { return "user:" + strconv.FormatInt(a.UserID, 10) }
+func (a Actor) Subject() string {
+	if a.As != "" {
+		return a.As
+	}
+	return "user:" + strconv.FormatInt(a.UserID, 10)
+}
 
 func (a Actor) can(obj, act string) bool { return a.Can != nil && a.Can(obj, act) }
 

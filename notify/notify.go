@@ -28,6 +28,7 @@ import (
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/signedlink"
 )
 
 // Config says where directives go.
@@ -44,6 +45,8 @@ type Config struct {
 	// picked up again; default one minute (an attempt takes at most ten seconds).
 	RescueAfter time.Duration
 	Mail        MailConfig // notices by email (mail.go)
+	// Links signs the appeal links in notices; default: the database's key.
+	Links *signedlink.Signer
 }
 
 func (c *Config) defaults() {
@@ -110,6 +113,11 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Links == nil {
+		if cfg.Links, err = signedlink.Load(context.Background(), db, now); err != nil {
+			return nil, fmt.Errorf("signed links: %w", err)
+		}
+	}
 	n := &Notifier{cfg: cfg, db: db, sender: s, log: log, now: now, woken: map[string]time.Time{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
@@ -137,6 +145,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	cs.OnDirective(n.enqueue)
 	cs.OnReportFiled(n.noticeReportFiled)
 	cs.OnDecisionFinal(n.noticeDecisionFinal)
+	cs.OnAppeal(n.noticeAppeal)
 	return n, nil
 }
 

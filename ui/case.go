@@ -43,6 +43,7 @@ type casePage struct {
 	DecisionActs []cases.DecisionAction
 	Prev, Next   int64 // neighbours in the queue, for j/k
 	Emergency    bool  // the viewer may restrict at once (csam, threat)
+	Appeals      []cases.Appeal
 }
 
 func (s *Server) caseView(c echo.Context) error {
@@ -118,6 +119,9 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		}
 	}
 	p.Timeline = timeline(v, actorNames(all))
+	if p.Appeals, err = s.cases.CaseAppeals(ctx, id); err != nil {
+		return err
+	}
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
 	}
@@ -167,6 +171,8 @@ func timeline(v *cases.CaseView, names map[string]string) []entry {
 			actor = names[actor]
 		case strings.HasPrefix(actor, "reporter:"):
 			actor = "a reporter"
+		case strings.HasPrefix(actor, "customer:"):
+			actor = "the customer"
 		}
 		t = append(t, entry{At: e.At, Kind: "event", Event: e.Action, Actor: actor})
 	}

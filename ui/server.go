@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/dockethq/docket/apikeys"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/signedlink"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/users"
 )
@@ -41,6 +43,8 @@ type Config struct {
 	SessionIdle     time.Duration
 	// Replay re-queues a dead-lettered delivery (the notify package's).
 	Replay func(ctx context.Context, deliveryID int64) error
+	// Links checks signed appeal links; default: the database's key.
+	Links *signedlink.Signer
 }
 
 // Server is the HTTP side of Docket.
@@ -56,6 +60,7 @@ type Server struct {
 	now      func() time.Time
 	replay   func(ctx context.Context, deliveryID int64) error
 	keys     *apikeys.Service
+	links    *signedlink.Signer
 }
 
 // New builds the server and registers every route.
@@ -87,7 +92,12 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 		http.Error(w, "Docket could not load your session. Try again in a moment.", http.StatusInternalServerError)
 	}
 
-	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now)}
+	s := &Server{replay: cfg.Replay, db: db, cases: cs, users: us, enforcer: en, sessions: sm, pages: pg, log: log, now: now, keys: apikeys.NewService(db, en, now), links: cfg.Links}
+	if s.links == nil {
+		if s.links, err = signedlink.Load(context.Background(), db, now); err != nil {
+			return nil, fmt.Errorf("signed links: %w", err)
+		}
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -192,6 +202,7 @@ func (s *Server) routes() {
 	e.GET("/admin/flaggers", s.adminFlaggers)
 	e.POST("/admin/flaggers", s.adminFlaggersPost)
 	e.POST("/admin/flaggers/keys/:id/revoke", s.adminFlaggerKeyRevoke)
+	s.routesAppeals()
 }
 
 // Handler returns the server as an http.Handler.

@@ -130,7 +130,7 @@ func Preview(kind string) (Rendered, error) {
 // Previews renders every kind with sample data.
 func Previews() ([]Rendered, error) {
 	out := make([]Rendered, 0, len(Kinds))
-	for _, k := range append(Kinds[:len(Kinds):len(Kinds)], tmplAppeal) {
+	for _, k := range Kinds {
 		r, err := Preview(k)
 		if err != nil {
 			return nil, err

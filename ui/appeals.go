@@ -169,6 +169,14 @@ type appealPage struct {
 	Flash    string
 }
 
+// Name is the name of the user id points to.
+func (p appealPage) Name(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return p.Names[*id]
+}
+
 func (s *Server) appealView(c echo.Context) error { return s.renderAppeal(c, http.StatusOK, view{}) }
 
 func (s *Server) renderAppeal(c echo.Context, status int, v view) error {

@@ -167,6 +167,7 @@ type appealPage struct {
 	CanReply bool
 	CanRule  bool
 	Flash    string
+	Action   string // the decision under appeal, for people
 }
 
 // Name is the name of the user id points to.
@@ -193,7 +194,7 @@ func (s *Server) renderAppeal(c echo.Context, status int, v view) error {
 	if err != nil {
 		return err
 	}
-	p := appealPage{V: av, Names: map[int64]string{}, Flash: s.popFlash(c)}
+	p := appealPage{V: av, Names: map[int64]string{}, Flash: s.popFlash(c), Action: humanDecision(av.Decision.Action)}
 	for _, u := range us {
 		p.Names[u.ID] = u.Name
 	}

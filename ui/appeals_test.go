@@ -227,3 +227,41 @@ func TestAppealSignersRefusedOverHTTP(t *testing.T) {
 		t.Errorf("an upheld appeal queued a directive")
 	}
 }
+
+// TestRestrictedAppeals: an appeal about a csam case is seen only by those who
+// may read the restricted queue.
+func TestRestrictedAppeals(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	if res := e.client().post("/report", url.Values{"category": {"csam"}, "url": {"https://yardboard.example/x/9"}, "description": {"abuse material"}, "good_faith": {"yes"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("report: %d", res.StatusCode)
+	}
+	caseID := caseIDFor(t, e, "yardboard.example", "csam")
+	legal := e.login(policy.Legal)
+	legal.post("/cases/"+itoa(caseID)+"/claim", nil)
+	if res := legal.post("/cases/"+itoa(caseID)+"/decide", url.Values{"action": {"restrict"}, "grounds": {"Law"}, "explanation": {"Restricted."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restrict: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	var did int64
+	e.db.R.Table("decisions").Select("id").Where("case_id = ?", caseID).Scan(&did)
+	if res := e.client().post("/appeal/"+e.signer().Sign(cases.AppealPurposeCustomer, did, time.Hour), url.Values{"grounds": {"Not ours."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("appeal: %d", res.StatusCode)
+	}
+	var apID int64
+	e.db.R.Table("appeals").Select("id").Scan(&apID)
+	ap := "/appeals/" + itoa(apID)
+	for _, role := range []string{policy.Reviewer, policy.SeniorReviewer, policy.Leadership, policy.Auditor} {
+		c := e.login(role)
+		if res := c.get(ap); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s opens a restricted appeal: %d", role, res.StatusCode)
+		}
+		if strings.Contains(c.get("/appeals").Body, `href="`+ap+`"`) {
+			t.Errorf("%s sees a restricted appeal in the queue", role)
+		}
+		if res := c.post(ap+"/uphold", url.Values{"outcome": {"x"}}); res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s rules on a restricted appeal: %d", role, res.StatusCode)
+		}
+	}
+	if res := legal.get(ap); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "Not ours.") {
+		t.Errorf("legal cannot open the restricted appeal: %d", res.StatusCode)
+	}
+}

@@ -265,3 +265,51 @@ func TestRestrictedAppeals(t *testing.T) {
 		t.Errorf("legal cannot open the restricted appeal: %d", res.StatusCode)
 	}
 }
+
+// TestReporterAppealOverHTTP: a reporter appeals a decision not to act through
+// their link; the customer's link to the same decision offers no appeal.
+func TestReporterAppealOverHTTP(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	rev := e.login(policy.Reviewer)
+	caseID := caseIDFor(t, e, "lumenphoto.example", "copyright")
+	rev.post("/cases/"+itoa(caseID)+"/claim", nil)
+	if res := rev.post("/cases/"+itoa(caseID)+"/decide", url.Values{"action": {"no_action"}, "grounds": {"Licensed use"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("no action: %d", res.StatusCode)
+	}
+	var did, rid int64
+	e.db.R.Table("decisions").Select("id").Where("case_id = ?", caseID).Scan(&did)
+	e.db.R.Table("reports").Select("id").Where("case_id = ?", caseID).Order("id").Limit(1).Scan(&rid)
+	links := e.signer()
+	pub := e.client()
+	ctok := links.Sign(cases.AppealPurposeCustomer, did, time.Hour)
+	if res := pub.get("/appeal/" + ctok); res.doc(t).Find("#appeal-form").Length() != 0 || res.doc(t).Find("#appeal-blocked").Length() != 1 {
+		t.Errorf("the customer is offered an appeal against no action")
+	}
+	rtok := links.Sign(cases.AppealPurposeReporter, rid, time.Hour)
+	page := pub.get("/appeal/" + rtok)
+	if page.doc(t).Find("#appeal-form").Length() != 1 || !strings.Contains(page.doc(t).Find("#appeal-action").Text(), "No action") {
+		t.Fatalf("reporter's appeal page:\n%s", page.doc(t).Find("main").Text())
+	}
+	if strings.Contains(page.Body, "Lumen Photo Co") || strings.Contains(page.Body, "hello@lumenphoto.example") {
+		t.Errorf("the reporter's page names the customer")
+	}
+	if res := pub.post("/appeal/"+rtok, url.Values{"grounds": {"The photos are mine and unlicensed."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reporter appeal: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	var state string
+	e.db.R.Table("cases").Select("state").Where("id = ?", caseID).Scan(&state)
+	if state != "appealed" {
+		t.Errorf("case %s after the reporter's appeal", state)
+	}
+	var apID int64
+	e.db.R.Table("appeals").Select("id").Scan(&apID)
+	if res := e.login(policy.SeniorReviewer).post("/appeals/"+itoa(apID)+"/reverse", url.Values{"outcome": {"We will review the reports again."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reverse: %d", res.StatusCode)
+	}
+	e.db.R.Table("cases").Select("state").Where("id = ?", caseID).Scan(&state)
+	var dirs int64
+	e.db.R.Table("directives").Where("case_id = ?", caseID).Count(&dirs)
+	if state != "in_review" || dirs != 0 {
+		t.Errorf("after reversing no action: case %s, %d directives", state, dirs)
+	}
+}

@@ -32,6 +32,7 @@ type Service struct {
 	dupWindow   time.Duration // see SetDuplicateWindow
 	observers   []func(Event) // after commit (observe.go)
 	strikes     StrikePolicy
+	onAppeal    func(tx *gorm.DB, ev AppealEvent) error
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each

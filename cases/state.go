@@ -38,7 +38,8 @@ const (
 	ActMerge     Action = "merge"    // this case's reports move to another case, which stays
 	ActSplit     Action = "split"    // a report moves out of this case into a new one
 	ActAppeal    Action = "appeal"   // the customer or reporter contests the decision
-	ActResolve   Action = "resolve"  // an appeal is upheld or reversed
+	ActResolve   Action = "resolve"  // the last open appeal is upheld: the decision stands, the case closes
+	ActOverturn  Action = "overturn" // an appeal is granted: the decision is reversed, the case back in review
 	ActAddReport Action = "add_report"
 	ActRevoke    Action = "revoke" // an emergency restriction refused at sign-off: back to review
 	// Forwarding (forward.go): the case waits for the customer's answer, which
@@ -49,7 +50,7 @@ const (
 )
 
 // Actions lists every action, for tests and for the UI.
-var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport, ActRevoke, ActAwaitCustomer, ActCustomerRespond, ActResponseExpired}
+var Actions = []Action{ActClaim, ActRelease, ActReassign, ActNote, ActEscalate, ActDecide, ActPropose, ActApprove, ActReject, ActClose, ActMerge, ActSplit, ActAppeal, ActResolve, ActAddReport, ActRevoke, ActAwaitCustomer, ActCustomerRespond, ActResponseExpired, ActOverturn}
 
 // transitions is the whole workflow: for each action, the states it may start
 // from and the state it leads to. Nothing else in Docket decides a case's state.
@@ -66,7 +67,7 @@ var transitions = map[Action]map[State]State{
 	ActClose:     {StateNew: StateClosed, StateInReview: StateClosed, StateDecided: StateClosed},
 	ActMerge:     {StateNew: StateClosed, StateInReview: StateClosed},
 	ActSplit:     {StateNew: StateNew, StateInReview: StateInReview},
-	ActAppeal:    {StateDecided: StateAppealed, StateClosed: StateAppealed},
+	ActAppeal:    {StateDecided: StateAppealed, StateClosed: StateAppealed, StateAppealed: StateAppealed},
 	ActResolve:   {StateAppealed: StateClosed},
 	ActAddReport: {StateNew: StateNew, StateInReview: StateInReview, StatePendingSignoff: StatePendingSignoff, StateAppealed: StateAppealed},
 	ActRevoke:    {StateDecided: StateInReview},
@@ -75,6 +76,7 @@ var transitions = map[Action]map[State]State{
 	ActAwaitCustomer:   {StateNew: StateNew, StateInReview: StateInReview},
 	ActCustomerRespond: {StateNew: StateInReview, StateInReview: StateInReview, StatePendingSignoff: StatePendingSignoff},
 	ActResponseExpired: {StateNew: StateNew, StateInReview: StateInReview},
+	ActOverturn:        {StateAppealed: StateInReview},
 }
 
 // needsClaim lists the actions only the holder of a live claim may take.
@@ -106,7 +108,7 @@ var actionPast = map[Action]string{
 	ActApprove: "approved", ActReject: "rejected", ActClose: "closed", ActMerge: "merged",
 	ActSplit: "split", ActAppeal: "appealed", ActResolve: "resolved", ActAddReport: "given new reports",
 	ActRevoke: "revoked", ActAwaitCustomer: "sent to the customer", ActCustomerRespond: "answered by the customer",
-	ActResponseExpired: "flagged as unanswered",
+	ActResponseExpired: "flagged as unanswered", ActOverturn: "overturned on appeal",
 }
 
 // Label is the human name of s.

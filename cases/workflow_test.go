@@ -177,7 +177,7 @@ func TestMachineTable(t *testing.T) {
 		"new/close": cases.StateClosed, "in_review/close": cases.StateClosed, "decided/close": cases.StateClosed,
 		"new/merge": cases.StateClosed, "in_review/merge": cases.StateClosed,
 		"new/split": cases.StateNew, "in_review/split": cases.StateInReview,
-		"decided/appeal": cases.StateAppealed, "closed/appeal": cases.StateAppealed, "appealed/resolve": cases.StateClosed,
+		"decided/appeal": cases.StateAppealed, "closed/appeal": cases.StateAppealed, "appealed/appeal": cases.StateAppealed, "appealed/resolve": cases.StateClosed,
 		"new/add_report": cases.StateNew, "in_review/add_report": cases.StateInReview,
 		"pending_signoff/add_report": cases.StatePendingSignoff, "appealed/add_report": cases.StateAppealed,
 		"decided/revoke":     cases.StateInReview,
@@ -185,6 +185,7 @@ func TestMachineTable(t *testing.T) {
 		"new/customer_respond": cases.StateInReview, "in_review/customer_respond": cases.StateInReview,
 		"pending_signoff/customer_respond": cases.StatePendingSignoff,
 		"new/response_expired":             cases.StateNew, "in_review/response_expired": cases.StateInReview,
+		"appealed/overturn": cases.StateInReview,
 	}
 	for _, st := range cases.States {
 		for _, a := range cases.Actions {

@@ -361,6 +361,7 @@ func (n *Notifier) noticeDecisionFinal(tx *gorm.DB, c *cases.Case, d *cases.Deci
 			Outcome:     outcomeText(d.Effective()),
 			Explanation: d.Explanation,
 			DecidedAt:   mailTime(decided),
+			AppealURL:   n.reporterAppealURL(d, m.first, decided),
 		})
 		if err != nil {
 			return err
@@ -408,6 +409,8 @@ func (n *Notifier) noticeDecisionFinal(tx *gorm.DB, c *cases.Case, d *cases.Deci
 		Explanation:  d.Explanation,
 		CaseRef:      caseRef(c.ID, d.ID),
 		DecidedAt:    mailTime(decided),
+		AppealURL:    n.appealURL(cases.AppealPurposeCustomer, d.ID, decided.Add(cases.AppealWindow)),
+		AppealBy:     mailDate(decided.Add(cases.AppealWindow)),
 	})
 	if err != nil {
 		return err

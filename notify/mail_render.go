@@ -22,7 +22,7 @@ var Kinds = []string{KindReportAck, KindReportOutcome, KindCustomerAction, KindF
 
 var mailTemplates = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, k := range Kinds {
+	for _, k := range append(Kinds[:len(Kinds):len(Kinds)], tmplAppeal) {
 		m[k] = template.Must(template.New(k+".tmpl").
 			Option("missingkey=error").
 			Funcs(template.FuncMap{"wrap": wrap}).
@@ -61,6 +61,7 @@ type outcomeData struct {
 	Outcome     string
 	Explanation string
 	DecidedAt   string
+	AppealURL   string // for a decision not to act: the reporter's appeal link
 }
 
 // actionData fills customer_action.tmpl. It has no field for any reporter on
@@ -77,6 +78,8 @@ type actionData struct {
 	Explanation  string
 	CaseRef      string
 	DecidedAt    string
+	AppealURL    string // the signed link to appeal, when Docket's URL is configured
+	AppealBy     string // the last day to appeal
 }
 
 // render executes kind's template with data and splits off the subject.

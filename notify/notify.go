@@ -50,7 +50,8 @@ type Config struct {
 	Mail        MailConfig // notices by email (mail.go)
 	// Observer hears about outcomes (the metrics count them); optional.
 	Observer Observer
-	// Links signs the customer's response links; nil loads the database's key.
+	// Links signs the links in notices (customers' responses, appeals); nil
+	// loads the database's key.
 	Links *signedlink.Signer
 }
 
@@ -152,12 +153,12 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, db: db, sender: s, cases: cs, links: cfg.Links, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
-	if n.links == nil {
-		if n.links, err = signedlink.Load(context.Background(), db, now); err != nil {
-			return nil, err
+	if cfg.Links == nil {
+		if cfg.Links, err = signedlink.Load(context.Background(), db, now); err != nil {
+			return nil, fmt.Errorf("signed links: %w", err)
 		}
 	}
+	n := &Notifier{cfg: cfg, db: db, sender: s, cases: cs, links: cfg.Links, log: log, now: now, woken: map[string]time.Time{}, timers: map[string]Timer{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
 		return nil, err
@@ -199,6 +200,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, log *slog.Logger, now f
 		return n.forwardReport(tx, r, rep)
 	})
 	cs.OnDecisionFinal(n.noticeDecisionFinal)
+	cs.OnAppeal(n.noticeAppeal)
 	return n, nil
 }
 

@@ -54,6 +54,7 @@ type casePage struct {
 	Suggest      bool                          // the ledger has reached the threshold: suggest termination
 	Forwarding   *cases.Forwarding
 	Exports      bool // the viewer may download hotline exports
+	Appeals      []cases.Appeal
 }
 
 type lastsChoice = struct {
@@ -150,6 +151,9 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		return err
 	}
 	p.Exports = s.can(c, "/hotline-exports/:id", http.MethodGet)
+	if p.Appeals, err = s.cases.CaseAppeals(ctx, id); err != nil {
+		return err
+	}
 	if p.Prev, p.Next, err = s.cases.Neighbours(ctx, &v.Case, s.readableQueues(c)); err != nil {
 		return err
 	}
@@ -199,6 +203,8 @@ func timeline(v *cases.CaseView, names map[string]string) []entry {
 			actor = names[actor]
 		case strings.HasPrefix(actor, "reporter:"):
 			actor = "a reporter"
+		case strings.HasPrefix(actor, "customer:"):
+			actor = "the customer"
 		}
 		t = append(t, entry{At: e.At, Kind: "event", Event: e.Action, Actor: actor})
 	}

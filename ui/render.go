@@ -128,6 +128,8 @@ type nav struct {
 	OverdueEmergencies                                                    int64 // emergency restrictions past their sign-off deadline
 	Mail                                                                  bool  // the unparsed-mail queue
 	WaitingMail                                                           int64
+	Appeals                                                               bool
+	OpenAppeals                                                           int64
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -147,6 +149,9 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 			Queues: s.can(c, "/admin/queues", http.MethodGet), Users: s.can(c, "/admin/users", http.MethodGet),
 			Policy: s.can(c, "/admin/policy", http.MethodGet), Deliveries: s.can(c, "/deliveries", http.MethodGet),
 			Outbox: s.can(c, "/outbox", http.MethodGet), Flaggers: s.can(c, "/admin/flaggers", http.MethodGet),
+		}
+		if v.Nav.Appeals = s.can(c, "/appeals", http.MethodGet); v.Nav.Appeals {
+			v.Nav.OpenAppeals, _ = s.cases.OpenAppealCount(c.Request().Context(), s.readableQueues(c))
 		}
 		if v.Nav.Deliveries {
 			v.Nav.DeadDeliveries, _ = notify.DeadCount(c.Request().Context(), s.db)

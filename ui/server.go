@@ -68,7 +68,8 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Reconciler compares decisions with what the edges applied; nil hides it.
 	Reconciler *reconcile.Reconciler
-	// Links verifies the customer's response links; nil loads the database's key.
+	// Links verifies signed links (customers' responses, appeals); nil loads
+	// the database's key.
 	Links *signedlink.Signer
 }
 
@@ -145,6 +146,11 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}
 	s.reconciler = cfg.Reconciler
 	s.links = cfg.Links
+	if s.links == nil {
+		if s.links, err = signedlink.Load(context.Background(), db, now); err != nil {
+			return nil, fmt.Errorf("signed links: %w", err)
+		}
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -260,6 +266,7 @@ func (s *Server) routes() {
 	s.routesOps()
 	s.routesEdge()
 	s.routesForward()
+	s.routesAppeals()
 }
 
 // Handler returns the server as an http.Handler.

@@ -20,6 +20,10 @@ func TestFileSubmissionAllOrNothing(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := setup(t, db)
 		ctx := context.Background()
+		// Served hosts, so the reports open cases (unserved ones get none).
+		if _, _, err := s.AddCustomer(ctx, "test", cases.Customer{Name: "Sub"}, "a.example", "b.example"); err != nil {
+			t.Fatal(err)
+		}
 		sub := s.NewSubmissionID()
 		ns := []cases.NewReport{report(cases.Phishing, "https://a.example/1"), report(cases.Phishing, "https://b.example/2"), report(cases.Phishing, "https://a.example/3")}
 		for i := range ns {

@@ -460,6 +460,10 @@ func (s *Service) reverseDecision(tx *gorm.DB, a Actor, c *Case, d *Decision, wh
 		return err
 	}
 	d.Status = "reversed"
+	// A decision reversed on appeal no longer counts against the customer.
+	if err := voidStrike(tx, d.ID, now); err != nil {
+		return err
+	}
 	if d.Action != Restrict && d.Action != Terminate {
 		return nil
 	}

@@ -109,6 +109,11 @@ func TestAppealLifecycle(t *testing.T) {
 		if got.Status != "reversed" || caseState(t, db, r.CaseID) != cases.StateInReview {
 			t.Errorf("after reversal: decision %s, case %s", got.Status, caseState(t, db, r.CaseID))
 		}
+		var live int64
+		db.R.Table("strikes").Where("decision_id = ? AND voided_at IS NULL", d.ID).Count(&live)
+		if live != 0 {
+			t.Errorf("the reversed decision still counts as %d live strike(s)", live)
+		}
 		if _, err := s.UpholdAppeal(ctx, reviewer, ap.ID, "Changed my mind."); errs.CodeOf(err) != errs.Conflict {
 			t.Errorf("ruled twice: %v", err)
 		}

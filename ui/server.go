@@ -326,6 +326,8 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		lvl := slog.LevelInfo
 		if status >= 500 {
 			lvl = slog.LevelError
+		} else if probe(c.Path()) && status < 400 {
+			lvl = slog.LevelDebug // a load balancer asks every second
 		}
 		took := time.Since(start)
 		if s.metrics != nil {

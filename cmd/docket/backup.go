@@ -71,6 +71,11 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		os.Remove(partial)
 		return fmt.Errorf("backup: %w", err)
 	}
+	// A backup holds reporters' contacts: readable by its owner only.
+	if err := os.Chmod(partial, 0o600); err != nil {
+		os.Remove(partial)
+		return err
+	}
 	sum, err := checkSQLiteCopy(ctx, partial)
 	if err == nil && sum.version != srcVersion {
 		err = fmt.Errorf("the copy has schema version %d, the database %d", sum.version, srcVersion)
@@ -259,7 +264,7 @@ func copyFile(from, to string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
@@ -324,6 +329,7 @@ func pgBackup(ctx context.Context, dsn, to string, stdout io.Writer) error {
 		os.Remove(partial)
 		return fmt.Errorf("pg_dump: %v: %s", err, database.Redact(strings.TrimSpace(string(out))))
 	}
+	_ = os.Chmod(partial, 0o600) // reporters' contacts are in it
 	// The archive must list its tables, or it is not worth its name.
 	list, err := exec.CommandContext(ctx, filepath.Join(filepath.Dir(bin), "pg_restore"), "--list", partial).CombinedOutput()
 	if err != nil || !strings.Contains(string(list), "goose_db_version") {

@@ -96,6 +96,9 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	if !strings.Contains(out, "integrity ok") {
 		t.Errorf("backup output: %s", out)
 	}
+	if st, err := os.Stat(backup); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("backup file mode: %v %v", st.Mode(), err)
+	}
 	if _, err := docket(t, "", "backup", "--to", backup); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("a second backup to the same file: %v", err)
 	}

@@ -81,10 +81,10 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		d.warn("edge", "no edge endpoints and no NATS: decisions are recorded but no directive leaves Docket (DOCKET_EDGE_ENDPOINTS, DOCKET_NATS_URL)")
 	}
 	if cfg.NATSURL != "" {
-		d.check("nats "+database.Redact(cfg.NATSURL), "connected; JetStream answers", func(ctx context.Context) error { return notify.CheckNATS(ctx, cfg.NATSURL) })
+		d.check("nats "+maskURL(cfg.NATSURL), "connected; JetStream answers", func(ctx context.Context) error { return notify.CheckNATS(ctx, cfg.NATSURL) })
 	}
 	if cfg.SMTPURL != "" {
-		d.check("smtp "+database.Redact(cfg.SMTPURL), "the relay accepted a connection (and the sign-in, if configured)", func(ctx context.Context) error { return notify.CheckSMTP(ctx, cfg.SMTPURL) })
+		d.check("smtp "+maskURL(cfg.SMTPURL), "the relay accepted a connection (and the sign-in, if configured)", func(ctx context.Context) error { return notify.CheckSMTP(ctx, cfg.SMTPURL) })
 	} else {
 		d.check("outbox "+cfg.Outbox, "writable; with no SMTP relay (DOCKET_SMTP_URL) notices are written here as .eml files", func(context.Context) error { return notify.CheckOutbox(cfg.Outbox) })
 	}
@@ -109,11 +109,25 @@ func mask(name, val string) string {
 	if strings.Contains(val, "://") {
 		parts := splitList(val)
 		for i, p := range parts {
-			parts[i] = database.Redact(p)
+			parts[i] = maskURL(p)
 		}
 		return strings.Join(parts, ",")
 	}
 	return val
+}
+
+// maskURL hides a URL's password, and for NATS a user name alone too (NATS
+// takes a token there).
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return database.Redact(raw)
+	}
+	if _, ok := u.User.Password(); !ok && (u.Scheme == "nats" || u.Scheme == "tls") {
+		u.User = url.User("xxxxx")
+		return u.String()
+	}
+	return database.Redact(raw)
 }
 
 func isLoopback(host string) bool {
@@ -162,7 +176,7 @@ func (d *doctor) verdict() error {
 
 func (d *doctor) database(ctx context.Context, cfg *config) {
 	dialect, path, _ := database.ParseURL(cfg.DatabaseURL)
-	what := "database " + database.Redact(cfg.DatabaseURL)
+	what := "database " + maskURL(cfg.DatabaseURL)
 	if dialect == database.SQLite {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			d.warn(what, "no database file yet; docket serve creates and migrates it (or run: docket migrate up)")

@@ -64,7 +64,7 @@ func TestDoctor(t *testing.T) {
 
 	// Everything unreachable: each named, with a non-zero exit, secrets masked.
 	t.Setenv("DOCKET_EDGE_ENDPOINTS", "http://"+deadAddr(t)+"/directives")
-	t.Setenv("DOCKET_NATS_URL", "nats://"+deadAddr(t))
+	t.Setenv("DOCKET_NATS_URL", "nats://NatsMarkerToken31@"+deadAddr(t))
 	t.Setenv("DOCKET_SMTP_URL", "smtp://mailer:SmtpMarkerPass77@"+deadAddr(t))
 	out, err = docket(t, "", "doctor")
 	if err == nil || !strings.Contains(out, "3 problem(s) found") {
@@ -75,8 +75,8 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "SmtpMarkerPass77") {
-		t.Errorf("doctor printed the SMTP password:\n%s", out)
+	if strings.Contains(out, "SmtpMarkerPass77") || strings.Contains(out, "NatsMarkerToken31") {
+		t.Errorf("doctor printed the SMTP password or the NATS token:\n%s", out)
 	}
 
 	// PostgreSQL that refuses: the password in the URL stays masked.

@@ -233,6 +233,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := a.startScaleOut(ctx); err != nil {
 		return err
 	}
+	if cfg.MetricsListen != "" {
+		addr, err := serveMetrics(ctx, cfg.MetricsListen, a.metrics, ready, a.log)
+		if err != nil {
+			return err
+		}
+		a.log.Info("metrics are served", "url", "http://"+addr+"/metrics")
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", addr)
+	}
 	// Jobs run on a context SIGTERM does not cancel: shutdown stops them in
 	// order below, after the HTTP server has drained.
 	if err := a.notifier.Start(context.WithoutCancel(ctx)); err != nil {
@@ -245,17 +253,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ready.Drain() // a load balancer polling /readyz stops sending requests
 		a.log.Info("shutting down", "grace", cfg.ShutdownGrace.String())
 	}()
-	if cfg.MetricsListen != "" {
-		go func() {
-			err := serveMetrics(ctx, cfg.MetricsListen, a.metrics, ready, func(addr string) {
-				a.log.Info("metrics are served", "url", "http://"+addr+"/metrics")
-				fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", addr)
-			})
-			if err != nil {
-				a.log.Error("metrics listener", "err", err)
-			}
-		}()
-	}
 	defer func() {
 		// The HTTP side has drained: running jobs get what is left of the grace,
 		// then are cancelled and go back to the queue.

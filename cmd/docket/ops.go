@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/dockethq/docket/internal/health"
@@ -23,10 +27,21 @@ func (a *app) readiness() *health.Readiness {
 
 // serveMetrics runs the separate metrics listener: /metrics for Prometheus,
 // /readyz and /healthz for probes that should not touch the public address.
-func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, ready http.Handler, up func(addr string)) error {
+// It listens before returning (a taken port stops Docket at start) and serves
+// in the background until ctx is done.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, ready http.Handler, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("DOCKET_METRICS_LISTEN / --metrics-listen: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("GET /readyz", ready)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	return metrics.Serve(ctx, addr, mux, up)
+	go func() {
+		if err := metrics.Serve(ctx, ln, mux); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener", "err", err)
+		}
+	}()
+	return ln.Addr().String(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -543,4 +544,27 @@ func TestSIGTERMReturnsRunningJobs(t *testing.T) {
 		t.Fatalf("the returned delivery never reached the edge after the restart: %v", err)
 	}
 	t.Logf("delivered %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+// TestOpsConfigErrors: the new settings say plainly what is wrong, and a
+// metrics address that is taken stops Docket at start.
+func TestOpsConfigErrors(t *testing.T) {
+	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "c.db"))
+	for env, value := range map[string]string{"DOCKET_SHUTDOWN_GRACE": "soon", "DOCKET_METRICS_LISTEN": "9090", "DOCKET_LOG_FORMAT": "yaml"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, value)
+			if _, err := docket(t, "", "migrate", "status"); err == nil || !strings.Contains(err.Error(), env) {
+				t.Errorf("%s=%s: %v", env, value, err)
+			}
+		})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = docket(t, "", "serve", "--listen", "127.0.0.1:0", "--metrics-listen", ln.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "DOCKET_METRICS_LISTEN") {
+		t.Errorf("serve with the metrics address taken: %v", err)
+	}
 }

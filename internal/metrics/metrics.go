@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -134,7 +135,7 @@ func (m *Metrics) NoticeSent() { m.notices.WithLabelValues("sent").Inc() }
 // NoticeDead counts a notice given up.
 func (m *Metrics) NoticeDead() { m.notices.WithLabelValues("dead").Inc() }
 
-// Serve serves h on addr until ctx is done: the separate metrics listener.
-func Serve(ctx context.Context, addr string, h http.Handler, ready func(addr string)) error {
-	return serve(ctx, addr, h, ready)
+// Serve serves h on ln until ctx is done: the separate metrics listener.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return serve(ctx, ln, h)
 }

@@ -214,6 +214,7 @@ func TestHotlineExport(t *testing.T) {
 		f := setupForward(t, db, notify.Config{Mail: notify.MailConfig{SMTPURL: "smtp://docket:s3cret%2Fpass@" + srv.addr}})
 		f.file(t, cases.CSAM, "Helper Named", "named@reporter.example", "Abuse images in a gallery.", cases.ForwardChoices{})
 		r2 := f.file(t, cases.CSAM, "Hidden Helper", "hidden.helper@reporter.example", "Images. Hidden Helper", cases.ForwardChoices{Hotline: cases.SendAnonymously})
+		f.file(t, cases.CSAM, "", "", "Not to the hotline, please.", cases.ForwardChoices{Hotline: cases.DoNotSend})
 		var ex []cases.HotlineExport
 		db.R.Order("id").Find(&ex)
 		if len(ex) != 2 {

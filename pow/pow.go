@@ -28,10 +28,10 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/errs"
+	"github.com/dockethq/docket/internal/secrets"
 )
 
 // Defaults: 16 bits is about 65,000 hashes (well under a second in a browser);
@@ -102,28 +102,11 @@ func (s *Issuer) loadKey(ctx context.Context) ([]byte, error) {
 	if s.key != nil {
 		return s.key, nil
 	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	type row struct {
-		Name      string
-		Value     []byte
-		CreatedAt time.Time
-	}
-	err := s.db.W.WithContext(ctx).Table("form_secrets").Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&row{Name: secretName, Value: fresh, CreatedAt: s.now().UTC()}).Error
+	key, err := secrets.Get(ctx, s.db, secretName)
 	if err != nil {
-		return nil, fmt.Errorf("create form secret: %w", err)
+		return nil, fmt.Errorf("form secret: %w", err)
 	}
-	var r row
-	if err := s.db.W.WithContext(ctx).Table("form_secrets").Where("name = ?", secretName).Take(&r).Error; err != nil {
-		return nil, fmt.Errorf("read form secret: %w", err)
-	}
-	if len(r.Value) < 32 {
-		return nil, errors.New("form secret is shorter than 32 bytes")
-	}
-	s.key = r.Value
+	s.key = key
 	return s.key, nil
 }
 

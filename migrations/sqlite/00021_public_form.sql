@@ -28,15 +28,8 @@ CREATE TABLE form_challenges_spent (
 );
 CREATE INDEX form_challenges_spent_expiry_idx ON form_challenges_spent (expires_at);
 
--- Secrets every instance must share (the challenge HMAC key), created on first use.
-CREATE TABLE form_secrets (
-    name       TEXT PRIMARY KEY,
-    value      BLOB NOT NULL,
-    created_at DATETIME NOT NULL
-);
 
 -- +goose Down
-DROP TABLE form_secrets;
 DROP TABLE form_challenges_spent;
 DROP TABLE evidence;
 DROP INDEX reports_submission_idx;

@@ -318,7 +318,13 @@ func rescore(tx *gorm.DB, c *Case) error {
 		return err
 	}
 	c.Priority = priority(c)
-	c.QueueRank = rank(c.Priority, c.OpenedAt)
+	r := rank(c.Priority, c.OpenedAt)
+	if c.ResponseFlag == ResponseNoResponse && c.QueueRank > r {
+		// Re-queued at the top when the customer let the window pass: a later
+		// report must not bury the case again (ExpireResponseWindow).
+		r = c.QueueRank
+	}
+	c.QueueRank = r
 	c.Queue = route(rules, c, plan)
 	return nil
 }

@@ -5,9 +5,6 @@ package testdb
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,30 +69,7 @@ func OpenEmpty(t testing.TB, d database.Dialect) *database.DB {
 		t.Cleanup(func() { db.Close() })
 		return db
 	case database.Postgres:
-		admin, err := database.Open(ctx, PostgresURL())
-		if err != nil {
-			Unavailable(t, "PostgreSQL", err)
-		}
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "t_" + hex.EncodeToString(b)
-		if err := admin.W.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-			admin.Close()
-			t.Fatalf("create schema: %v", err)
-		}
-		u, _ := url.Parse(PostgresURL())
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		db, err := database.Open(ctx, u.String())
-		if err != nil {
-			t.Fatalf("open postgres schema %s: %v", schema, err)
-		}
-		t.Cleanup(func() {
-			db.Close()
-			_ = admin.W.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-			admin.Close()
-		})
+		db, _ := PostgresEmptySchema(t)
 		return db
 	}
 	t.Fatalf("unknown dialect %q", d)

@@ -87,6 +87,8 @@ type filed struct {
 	URL           string
 	Host          string
 	SiteID        *int64
+	CaseID        *int64
+	Status        cases.ReportStatus
 	Channel       cases.Channel
 	Description   string
 	ReporterKind  cases.ReporterKind
@@ -97,7 +99,7 @@ type filed struct {
 func (e *env) reports(t *testing.T, receipts []string) []filed {
 	t.Helper()
 	var out []filed
-	err := e.db.R.Table("reports").Select("reports.public_id, reports.category, reports.url, reports.host, reports.site_id, reports.channel, reports.description, reporters.kind AS reporter_kind, reporters.name AS reporter_name, reporters.email AS reporter_email").
+	err := e.db.R.Table("reports").Select("reports.public_id, reports.category, reports.url, reports.host, reports.site_id, reports.case_id, reports.status, reports.channel, reports.description, reporters.kind AS reporter_kind, reporters.name AS reporter_name, reporters.email AS reporter_email").
 		Joins("JOIN reporters ON reporters.id = reports.reporter_id").Where("reports.public_id IN ?", receipts).Order("reports.id").Scan(&out).Error
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +127,7 @@ func TestSamplesBecomeReports(t *testing.T) {
 			status   string
 			category cases.Category
 			url      string
-			onSite   bool
+			onSite   bool // on a served site, so in a case; else not hosted, no case
 			name     string
 			email    string
 			reason   string
@@ -168,6 +170,15 @@ func TestSamplesBecomeReports(t *testing.T) {
 			r := rs[0]
 			if r.Category != w.category || r.URL != w.url || r.Channel != cases.ChannelEmail || (r.SiteID != nil) != w.onSite {
 				t.Errorf("%s: filed %s %s on %s (site %v)", file, r.Category, r.URL, r.Channel, r.SiteID)
+			}
+			// A report about a host the provider does not serve (the AOL feedback
+			// loop names server.domain5.tld) is kept as not hosted and opens no case.
+			wantStatus := cases.ReportNotHosted
+			if w.onSite {
+				wantStatus = cases.ReportFiled
+			}
+			if r.Status != wantStatus || (r.CaseID != nil) != w.onSite {
+				t.Errorf("%s: report %s in case %v, want %s (case: %v)", file, r.Status, r.CaseID, wantStatus, w.onSite)
 			}
 			if r.ReporterKind != cases.ReporterNetwork || r.ReporterName != w.name || r.ReporterEmail != w.email {
 				t.Errorf("%s: reporter %s %q <%s>, want network %q <%s>", file, r.ReporterKind, r.ReporterName, r.ReporterEmail, w.name, w.email)

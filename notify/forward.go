@@ -89,6 +89,12 @@ func askText(c cases.Category) string {
 
 // forwardReport runs in the filing transaction (after the acknowledgement).
 func (n *Notifier) forwardReport(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+	// A report without a case (about a host the provider does not serve, or a
+	// duplicate of one already forwarded) has no customer or origin to tell, and
+	// forwards and hotline exports belong to a case.
+	if r.CaseID == 0 {
+		return nil
+	}
 	ch := r.Forward
 	if ch.Customer == "" && ch.Origin == "" && ch.Hotline == "" {
 		ch = cases.DefaultForward(r.Category)

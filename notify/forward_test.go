@@ -360,3 +360,53 @@ func TestResponseWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestNoForwardWithoutCase: a report about a host the provider does not serve,
+// and a repeat of a report already forwarded, are filed (and acknowledged)
+// without a case, so nothing is forwarded for them.
+func TestNoForwardWithoutCase(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		f := setupForward(t, db, notify.Config{Mail: notify.MailConfig{Outbox: t.TempDir(), BaseURL: "https://docket.test"}})
+		ctx := context.Background()
+		fileAt := func(url string) *cases.Report {
+			t.Helper()
+			r, err := f.cases.FileReport(ctx, cases.NewReport{Channel: cases.ChannelWeb, ReporterKind: cases.ReporterPublic,
+				ReporterName: "Nora Reporter", ReporterEmail: "nora@reporter.example", Category: cases.Phishing, URL: url,
+				Description: "A fake bank login.", GoodFaith: true})
+			if err != nil {
+				t.Fatalf("file %s: %v", url, err)
+			}
+			return r
+		}
+		orig := fileAt("https://acme.example/login")
+		elsewhere := fileAt("https://elsewhere.example/login")
+		again := fileAt("https://acme.example/login")
+		if orig.Status != cases.ReportFiled || elsewhere.Status != cases.ReportNotHosted || again.Status != cases.ReportDuplicate ||
+			elsewhere.CaseID != 0 || again.CaseID != 0 {
+			t.Fatalf("statuses %s %s %s, cases %d %d", orig.Status, elsewhere.Status, again.Status, elsewhere.CaseID, again.CaseID)
+		}
+		count := func(table, where string, args ...any) int64 {
+			t.Helper()
+			var n int64
+			if err := db.R.Table(table).Where(where, args...).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// The original went to the customer and the origin (phishing's default).
+		if n := count("forwards", "report_id = ?", orig.ID); n != 2 {
+			t.Errorf("original forwarded %d times, want 2", n)
+		}
+		for _, r := range []*cases.Report{elsewhere, again} {
+			if n := count("forwards", "report_id = ?", r.ID); n != 0 {
+				t.Errorf("%s report forwarded %d times", r.Status, n)
+			}
+			if n := count("notices", "report_id = ? AND kind <> ?", r.ID, notify.KindReportAck); n != 0 {
+				t.Errorf("%s report: %d notices besides the acknowledgement", r.Status, n)
+			}
+			if n := count("notices", "report_id = ? AND kind = ?", r.ID, notify.KindReportAck); n != 1 {
+				t.Errorf("%s report: %d acknowledgements, want 1", r.Status, n)
+			}
+		}
+	})
+}

@@ -344,6 +344,11 @@ func TestResponseWindow(t *testing.T) {
 		if top.ID != quiet.CaseID {
 			t.Errorf("top of the queue is case %d, want the unanswered %d", top.ID, quiet.CaseID)
 		}
+		// A later report on the unanswered case keeps it at the top.
+		f.file(t, cases.Phishing, "", "", "Still there.", cases.ForwardChoices{Customer: cases.DoNotSend})
+		if later := get(quiet.CaseID); later.ReportCount < 2 || later.QueueRank < q.QueueRank {
+			t.Errorf("after another report: %d reports, rank %d (was %d)", later.ReportCount, later.QueueRank, q.QueueRank)
+		}
 		if n := countEvents(t, db, quiet.CaseID, "case.response_window_expired"); n != 1 {
 			t.Errorf("%d expiry events, want exactly 1", n)
 		}

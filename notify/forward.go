@@ -89,6 +89,11 @@ func askText(c cases.Category) string {
 
 // forwardReport runs in the filing transaction (after the acknowledgement).
 func (n *Notifier) forwardReport(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+	if r.CaseID == 0 {
+		// No case: a host the provider does not serve (no customer or origin to
+		// tell), or a duplicate of a report that was forwarded already.
+		return nil
+	}
 	ch := r.Forward
 	if ch.Customer == "" && ch.Origin == "" && ch.Hotline == "" {
 		ch = cases.DefaultForward(r.Category)

@@ -77,7 +77,13 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		ackedAt[r] = at
 		mu.Unlock()
 	})
+	deadline := time.Now().Add(60 * time.Second)
 	for n := 0; n < 50; {
+		if time.Now().After(deadline) || t.Failed() {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("only %d reports acknowledged before the deadline (or a filing failed)\n%s", n, p.log())
+		}
 		time.Sleep(20 * time.Millisecond)
 		mu.Lock()
 		n = len(ackedAt)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +29,7 @@ import (
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/pow"
 )
 
 // process is `docket serve` running as a child process (this test binary
@@ -226,8 +230,15 @@ func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 			}
 		}()
 	}
+	answered := time.After(90 * time.Second)
 	for i := 0; i < 20; i++ { // some answered batches, then the signal with more in flight
-		<-ok
+		select {
+		case <-ok:
+		case <-answered:
+			p.cmd.Process.Kill() // the filers' requests fail and they return
+			wg.Wait()
+			t.Fatalf("only %d batches answered with 2xx before the deadline\n%s", i, p.log())
+		}
 	}
 	start := time.Now()
 	if err := p.stop(t, 30*time.Second); err != nil {
@@ -330,9 +341,12 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	const reporterName, reporterEmail = "Anonymous Marker Person", "anon.marker.person@example.org"
 	anon := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	// An anonymous browser: no session, its own CSRF cookie.
+	// An anonymous browser: no session, its own CSRF cookie. It opens the form
+	// and solves its proof-of-work challenge as the page's script would.
+	token, solution := solveFormChallenge(t, anon, p.base, csrf)
 	req, _ := http.NewRequest(http.MethodPost, p.base+"/report", strings.NewReader(url.Values{"_csrf": {csrf}, "category": {"phishing"},
-		"url": {"https://logs-marker.example/login"}, "description": {"Phishing."}, "good_faith": {"yes"}, "name": {reporterName}, "email": {reporterEmail}}.Encode()))
+		"url": {"https://logs-marker.yardboard.example/login"}, "description": {"Phishing."}, "good_faith": {"yes"}, "name": {reporterName}, "email": {reporterEmail},
+		"detail_phishing_brand": {"Marker Bank"}, "pow_token": {token}, "pow_solution": {solution}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(&http.Cookie{Name: "docket_csrf", Value: csrf})
 	res, err := anon.Do(req)
@@ -341,11 +355,11 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("anonymous report: %d", res.StatusCode)
+		t.Fatalf("anonymous report: %d\n%s", res.StatusCode, p.log())
 	}
 	reportReq := res.Header.Get("X-Request-ID")
 	for _, k := range []string{key, "dkt_bogus_marker_key_5521"} {
-		req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", strings.NewReader(`{"category":"spam","url":"https://logs-marker.example/spam","description":"Spam."}`))
+		req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", strings.NewReader(`{"category":"spam","url":"https://logs-marker.yardboard.example/spam","description":"Spam."}`))
 		req.Header.Set("Authorization", "Bearer "+k)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := anon.Do(req)
@@ -543,4 +557,28 @@ func TestSIGTERMReturnsRunningJobs(t *testing.T) {
 		t.Fatalf("the returned delivery never reached the edge after the restart: %v", err)
 	}
 	t.Logf("delivered %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+// powInput is the report form's challenge field.
+var powInput = regexp.MustCompile(`id="pow_token" value="([^"]+)" data-bits="(\d+)"`)
+
+// solveFormChallenge opens the report form (with the CSRF cookie csrf) and
+// returns its proof-of-work token and a solution.
+func solveFormChallenge(t *testing.T, hc *http.Client, base, csrf string) (token, solution string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/report", nil)
+	req.AddCookie(&http.Cookie{Name: "docket_csrf", Value: csrf})
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := powInput.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no challenge on the report form: %d\n%s", res.StatusCode, b)
+	}
+	bits, _ := strconv.Atoi(string(m[2]))
+	token = html.UnescapeString(string(m[1]))
+	return token, pow.Solve(token, bits)
 }

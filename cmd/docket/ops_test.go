@@ -184,6 +184,10 @@ func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 		wg       sync.WaitGroup
 	)
 	hc := &http.Client{Timeout: 30 * time.Second}
+	// Each filer reports subdomains of a demo site of its own: served hosts, so
+	// every report is on a case, without all eight waiting on one site's lock.
+	sites := []string{"northwind-outfitters.example", "lumenphoto.example", "secure-login-verify.example", "kestrel.example",
+		"yardboard.example", "cheap-pills-now.example", "shop.northwind-outfitters.example", "media.yardboard.example"}
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
@@ -192,7 +196,7 @@ func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 				var batch []map[string]string
 				for j := 0; j < 25; j++ {
 					batch = append(batch, map[string]string{"category": "phishing",
-						"url": fmt.Sprintf("https://load%d.yardboard.example/%d/%d", w, i, j), "description": "Load test report."})
+						"url": fmt.Sprintf("https://load%d.%s/%d/%d", w, sites[w], i, j), "description": "Load test report."})
 				}
 				body, _ := json.Marshal(map[string]any{"reports": batch})
 				req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", bytes.NewReader(body))

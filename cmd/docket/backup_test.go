@@ -143,7 +143,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	// A working instance: the flagger's key and a receipt work on it.
 	req, _ := http.NewRequest(http.MethodGet, q.base+"/api/v1/reports/"+before[0], nil)
 	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -425,7 +425,7 @@ func TestMetricsListener(t *testing.T) {
 		t.Fatal("no metrics listener announced")
 	}
 	get := func(u string) (int, string) {
-		res, err := http.Get(u)
+		res, err := (&http.Client{Timeout: 30 * time.Second}).Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}

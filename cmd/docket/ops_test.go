@@ -174,7 +174,9 @@ func postgresSchemaURL(t *testing.T) string {
 func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 	key := issueFlaggerKey(t, dbPath)
 	// A load test, not a test of the per-key limit: every answer is 2xx or a shutdown's.
-	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=20s", "DOCKET_RATE_LIMIT_API=off"}
+	// The outbox is the test's: on PostgreSQL it defaults to ./outbox, the source tree.
+	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=20s", "DOCKET_RATE_LIMIT_API=off",
+		"DOCKET_OUTBOX=" + t.TempDir()}
 	p := startDocket(t, env, "--demo")
 
 	var (

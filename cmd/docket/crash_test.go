@@ -84,7 +84,7 @@ func TestCrashBetweenCommitAndDelivery(t *testing.T) {
 
 	// A senior reviewer restricts the malware site through the web UI.
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := hc.Get(base + "/login")
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +15,9 @@ func TestEvidenceURLConfig(t *testing.T) {
 	}
 	// The default sits beside the SQLite file.
 	dir := t.TempDir()
-	c := config{DatabaseURL: filepath.Join(dir, "x.db"), Listen: "127.0.0.1:0", LogFormat: "text", LogLevel: "info", RescueAfter: 1, DeliveryHorizon: 1, MailFrom: "Docket <a@b.example>"}
-	if err := c.validate(); err != nil {
+	// Every other setting at its default (parse validates them all).
+	c, _, err := parse("serve", []string{"--database-url", filepath.Join(dir, "x.db"), "--evidence-url", ""}, io.Discard, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "file://" + filepath.ToSlash(filepath.Join(dir, "evidence-files")) + "?create_dir=1"; c.EvidenceURL != want {

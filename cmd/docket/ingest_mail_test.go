@@ -234,14 +234,17 @@ func TestServeSMTP(t *testing.T) {
 	}()
 	var addr string
 	lines := bufio.NewScanner(pr)
+	noBanner := closeAfter(pr, 60*time.Second)
 	for addr == "" && lines.Scan() {
 		addr, _ = strings.CutPrefix(lines.Text(), "Receiving abuse mail by SMTP at ")
 		if addr == lines.Text() {
 			addr = ""
 		}
 	}
+	noBanner.Stop()
 	if addr == "" {
-		t.Fatalf("no SMTP banner (%v)", <-done)
+		cancel()
+		t.Fatalf("no SMTP banner (%v)", waitRun(done, 20*time.Second))
 	}
 	go io.Copy(io.Discard, pr)
 	c, err := smtpDial(addr)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -129,6 +130,7 @@ func TestServeDemo(t *testing.T) {
 	var base string
 	lines := bufio.NewScanner(pr)
 	var banner []string
+	noBanner := closeAfter(pr, 60*time.Second)
 	for lines.Scan() {
 		banner = append(banner, lines.Text())
 		if u, ok := strings.CutPrefix(lines.Text(), "Docket is running at "); ok {
@@ -138,9 +140,11 @@ func TestServeDemo(t *testing.T) {
 			break
 		}
 	}
+	noBanner.Stop()
 	go io.Copy(io.Discard, pr)
 	if base == "" {
-		t.Fatalf("no banner; got %q (err %v)", banner, <-done)
+		cancel()
+		t.Fatalf("no banner; got %q (err %v)", banner, waitRun(done, 20*time.Second))
 	}
 	text := strings.Join(banner, "\n")
 	for _, role := range []string{"reviewer", "senior_reviewer", "legal", "leadership", "admin", "auditor"} {
@@ -162,5 +166,21 @@ func TestServeDemo(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// closeAfter closes the reader of a command's output after d, so a scan for a
+// banner that never comes ends (and the test fails) instead of hanging.
+func closeAfter(pr *io.PipeReader, d time.Duration) *time.Timer {
+	return time.AfterFunc(d, func() { pr.CloseWithError(fmt.Errorf("no banner within %s", d)) })
+}
+
+// waitRun is run's result, or an error saying it did not return within d.
+func waitRun(done <-chan error, d time.Duration) error {
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("serve did not return within %s", d)
 	}
 }

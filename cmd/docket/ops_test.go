@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +30,7 @@ import (
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/pow"
 )
 
 // process is `docket serve` running as a child process (this test binary
@@ -170,7 +174,10 @@ func postgresSchemaURL(t *testing.T) string {
 
 func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 	key := issueFlaggerKey(t, dbPath)
-	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=20s"}
+	// A load test, not a test of the per-key limit: every answer is 2xx or a shutdown's.
+	// The outbox is the test's: on PostgreSQL it defaults to ./outbox, the source tree.
+	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=20s", "DOCKET_RATE_LIMIT_API=off",
+		"DOCKET_OUTBOX=" + t.TempDir()}
 	p := startDocket(t, env, "--demo")
 
 	var (
@@ -180,6 +187,10 @@ func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 		wg       sync.WaitGroup
 	)
 	hc := &http.Client{Timeout: 30 * time.Second}
+	// Each filer reports subdomains of a demo site of its own: served hosts, so
+	// every report is on a case, without all eight waiting on one site's lock.
+	sites := []string{"northwind-outfitters.example", "lumenphoto.example", "secure-login-verify.example", "kestrel.example",
+		"yardboard.example", "cheap-pills-now.example", "shop.northwind-outfitters.example", "media.yardboard.example"}
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
@@ -188,7 +199,7 @@ func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 				var batch []map[string]string
 				for j := 0; j < 25; j++ {
 					batch = append(batch, map[string]string{"category": "phishing",
-						"url": fmt.Sprintf("https://load%d.example/%d/%d", w, i, j), "description": "Load test report."})
+						"url": fmt.Sprintf("https://load%d.%s/%d/%d", w, sites[w], i, j), "description": "Load test report."})
 				}
 				body, _ := json.Marshal(map[string]any{"reports": batch})
 				req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", bytes.NewReader(body))
@@ -227,8 +238,15 @@ func testSIGTERMUnderLoad(t *testing.T, dbPath string) {
 			}
 		}()
 	}
+	answered := time.After(90 * time.Second)
 	for i := 0; i < 20; i++ { // some answered batches, then the signal with more in flight
-		<-ok
+		select {
+		case <-ok:
+		case <-answered:
+			p.cmd.Process.Kill() // the filers' requests fail and they return
+			wg.Wait()
+			t.Fatalf("only %d batches answered with 2xx before the deadline\n%s", i, p.log())
+		}
 	}
 	start := time.Now()
 	if err := p.stop(t, 30*time.Second); err != nil {
@@ -331,9 +349,12 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	const reporterName, reporterEmail = "Anonymous Marker Person", "anon.marker.person@example.org"
 	anon := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	// An anonymous browser: no session, its own CSRF cookie.
+	// An anonymous browser: no session, its own CSRF cookie. It opens the form
+	// and solves its proof-of-work challenge as the page's script would.
+	token, solution := solveFormChallenge(t, anon, p.base, csrf)
 	req, _ := http.NewRequest(http.MethodPost, p.base+"/report", strings.NewReader(url.Values{"_csrf": {csrf}, "category": {"phishing"},
-		"url": {"https://logs-marker.example/login"}, "description": {"Phishing."}, "good_faith": {"yes"}, "name": {reporterName}, "email": {reporterEmail}}.Encode()))
+		"url": {"https://logs-marker.yardboard.example/login"}, "description": {"Phishing."}, "good_faith": {"yes"}, "name": {reporterName}, "email": {reporterEmail},
+		"detail_phishing_brand": {"Marker Bank"}, "pow_token": {token}, "pow_solution": {solution}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(&http.Cookie{Name: "docket_csrf", Value: csrf})
 	res, err := anon.Do(req)
@@ -342,11 +363,11 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("anonymous report: %d", res.StatusCode)
+		t.Fatalf("anonymous report: %d\n%s", res.StatusCode, p.log())
 	}
 	reportReq := res.Header.Get("X-Request-ID")
 	for _, k := range []string{key, "dkt_bogus_marker_key_5521"} {
-		req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", strings.NewReader(`{"category":"spam","url":"https://logs-marker.example/spam","description":"Spam."}`))
+		req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/reports", strings.NewReader(`{"category":"spam","url":"https://logs-marker.yardboard.example/spam","description":"Spam."}`))
 		req.Header.Set("Authorization", "Bearer "+k)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := anon.Do(req)
@@ -407,7 +428,7 @@ func TestMetricsListener(t *testing.T) {
 		t.Fatal("no metrics listener announced")
 	}
 	get := func(u string) (int, string) {
-		res, err := http.Get(u)
+		res, err := (&http.Client{Timeout: 30 * time.Second}).Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -567,4 +588,28 @@ func TestOpsConfigErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "DOCKET_METRICS_LISTEN") {
 		t.Errorf("serve with the metrics address taken: %v", err)
 	}
+}
+
+// powInput is the report form's challenge field.
+var powInput = regexp.MustCompile(`id="pow_token" value="([^"]+)" data-bits="(\d+)"`)
+
+// solveFormChallenge opens the report form (with the CSRF cookie csrf) and
+// returns its proof-of-work token and a solution.
+func solveFormChallenge(t *testing.T, hc *http.Client, base, csrf string) (token, solution string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/report", nil)
+	req.AddCookie(&http.Cookie{Name: "docket_csrf", Value: csrf})
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := powInput.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no challenge on the report form: %d\n%s", res.StatusCode, b)
+	}
+	bits, _ := strconv.Atoi(string(m[2]))
+	token = html.UnescapeString(string(m[1]))
+	return token, pow.Solve(token, bits)
 }

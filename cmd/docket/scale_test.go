@@ -373,7 +373,14 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 		t.Fatalf("the leader %q is neither instance", leader)
 	}
 	procs[stopped].Process.Signal(syscall.SIGTERM)
-	procs[stopped].Wait()
+	exited := make(chan error, 1)
+	go func() { exited <- procs[stopped].Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		procs[stopped].Process.Kill() // its log is printed as the test fails
+		t.Fatalf("instance %d did not exit within 60 s of SIGTERM", stopped)
+	}
 	phase(fmt.Sprintf("leader (instance %d) stopped", stopped))
 	relapse := caseOf[0]
 	if _, err := cs.Claim(ctx, cases.Actor{UserID: reviewers[0].ID}, relapse); err != nil {

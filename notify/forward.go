@@ -89,6 +89,11 @@ func askText(c cases.Category) string {
 
 // forwardReport runs in the filing transaction (after the acknowledgement).
 func (n *Notifier) forwardReport(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+	// A report with no case forwards nothing: not hosted here there is no
+	// customer to tell, and a duplicate's original was forwarded already.
+	if r.CaseID == 0 {
+		return nil
+	}
 	ch := r.Forward
 	if ch.Customer == "" && ch.Origin == "" && ch.Hotline == "" {
 		ch = cases.DefaultForward(r.Category)

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	if _, err := demo.Seed(context.Background(), db, us, time.Now); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil)); if os.Getenv("DBGLOG") != "" { log = slog.New(slog.NewTextHandler(os.Stderr, nil)) }
 	// Deliveries are enqueued (to one unreachable edge) but not worked here.
 	if err := notify.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
@@ -220,7 +221,15 @@ func (e *env) bearer(key, method, path, body string, headers ...string) *respons
 // so they can be sent again).
 func (c *client) withPoW(form url.Values) url.Values {
 	c.e.t.Helper()
-	page := c.get("/report")
+	return c.withPoWFrom(c.e.srv.URL, form)
+}
+
+// withPoWFrom is withPoW with the challenge of the server at base (another
+// instance on the env's database).
+func (c *client) withPoWFrom(base string, form url.Values) url.Values {
+	c.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/report", nil)
+	page := c.do(req)
 	in := page.doc(c.e.t).Find("#pow_token")
 	token, _ := in.Attr("value")
 	bits, _ := in.Attr("data-bits")

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -60,7 +59,7 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	if _, err := demo.Seed(context.Background(), db, us, time.Now); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil)); if os.Getenv("DBGLOG") != "" { log = slog.New(slog.NewTextHandler(os.Stderr, nil)) }
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Deliveries are enqueued (to one unreachable edge) but not worked here.
 	if err := notify.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)

@@ -216,7 +216,8 @@ func newEdgeEnv(t *testing.T, d database.Dialect) (*env, string, func() *edgesim
 	if err := notify.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(notify.Config{Endpoints: []string{endpoint}, Secrets: []string{sec}}, db, cs, log, time.Now)
+	n, err := notify.New(notify.Config{Endpoints: []string{endpoint}, Secrets: []string{sec},
+		Mail: notify.MailConfig{Outbox: t.TempDir()}}, db, cs, log, time.Now) // mail stays out of the source tree
 	if err != nil {
 		t.Fatal(err)
 	}

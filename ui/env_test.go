@@ -220,7 +220,15 @@ func (e *env) bearer(key, method, path, body string, headers ...string) *respons
 // so they can be sent again).
 func (c *client) withPoW(form url.Values) url.Values {
 	c.e.t.Helper()
-	page := c.get("/report")
+	return c.withPoWFrom(c.e.srv.URL, form)
+}
+
+// withPoWFrom is withPoW with the challenge of the server at base (another
+// instance on the env's database).
+func (c *client) withPoWFrom(base string, form url.Values) url.Values {
+	c.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/report", nil)
+	page := c.do(req)
 	in := page.doc(c.e.t).Find("#pow_token")
 	token, _ := in.Attr("value")
 	bits, _ := in.Attr("data-bits")

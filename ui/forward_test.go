@@ -69,7 +69,7 @@ func TestReportFormForwarding(t *testing.T) {
 			t.Errorf("no field error, or the choice was lost:\n%s", doc.Find("#forwarding").Text())
 		}
 		res = c.post("/report", url.Values{"category": {"phishing"}, "url": {"https://lumenphoto.example/login"}, "description": {"Fake login, Paula Private."},
-			"name": {"Paula Private"}, "email": {"paula@private.example"}, "good_faith": {"yes"}, "forward_customer": {"send_anonymously"}})
+			"name": {"Paula Private"}, "email": {"paula@private.example"}, "good_faith": {"yes"}, "detail_phishing_brand": {"Example Bank"}, "forward_customer": {"send_anonymously"}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("phishing: %d %s", res.StatusCode, res.Body)
 		}
@@ -101,7 +101,7 @@ func TestCustomerResponse(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db.Dialect)
 		res := e.client().post("/report", url.Values{"category": {"phishing"}, "url": {"https://lumenphoto.example/bank"}, "description": {"Fake bank."},
-			"name": {"Nora Named"}, "email": {"nora@named.example"}, "good_faith": {"yes"}, "forward_customer": {"send"}})
+			"name": {"Nora Named"}, "email": {"nora@named.example"}, "good_faith": {"yes"}, "detail_phishing_brand": {"Example Bank"}, "forward_customer": {"send"}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("file: %d", res.StatusCode)
 		}

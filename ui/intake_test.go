@@ -151,9 +151,12 @@ func TestStatusLookup(t *testing.T) {
 			f.Set("email", "Reporter@Lookup.example")
 			res := e.client().post("/report", f)
 			receipt := strings.TrimPrefix(res.Header.Get("Location"), "/report/receipt/")
+			// Only a csam report may come without a name and email (DSA Art. 16).
 			anon := validReport()
+			anon.Set("category", "csam")
 			anon.Set("url", "https://lookup-test.example/other")
 			anon.Del("email")
+			anon.Del("name")
 			res = e.client().post("/report", anon)
 			anonReceipt := strings.TrimPrefix(res.Header.Get("Location"), "/report/receipt/")
 			if receipt == "" || anonReceipt == "" {
@@ -268,16 +271,21 @@ func TestFormFlood(t *testing.T) {
 	e := newEnv(t, database.SQLite)
 	e.serve("flood-test.example")
 	_, lo, _ := net.ParseCIDR("127.0.0.1/32")
-	proxied := e.server(ui.Config{Limits: ui.Limits{Form: ratelimit.Limit{Rate: 10, Per: time.Minute, Burst: 20}, TrustedProxies: []*net.IPNet{lo}}})
-	direct := e.server(ui.Config{Limits: ui.Limits{Form: ratelimit.Limit{Rate: 10, Per: time.Minute, Burst: 20}}})
+	// Every post carries a solved challenge, as a flooder's script could: the
+	// limit holds even so. One bit of work keeps 1,000 solutions cheap.
+	proxied := e.server(ui.Config{PoWBits: 1, Limits: ui.Limits{Form: ratelimit.Limit{Rate: 10, Per: time.Minute, Burst: 20}, TrustedProxies: []*net.IPNet{lo}}})
+	direct := e.server(ui.Config{PoWBits: 1, Limits: ui.Limits{Form: ratelimit.Limit{Rate: 10, Per: time.Minute, Burst: 20}}})
 
+	posts := 0
 	post := func(srv *httptest.Server, c *client, xff, desc string) *response {
 		t.Helper()
+		posts++
 		f := validReport()
-		f.Del("email") // anonymous: no deduplication, every post is a new report
-		f.Set("url", "https://flood-test.example/p")
+		// A page of its own each time: no deduplication, every post is a new report.
+		f.Set("url", "https://flood-test.example/p"+strconv.Itoa(posts))
 		f.Set("description", desc)
 		f.Set("_csrf", c.csrf())
+		f = c.withPoWFrom(srv.URL, f)
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/report", strings.NewReader(f.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", xff)
@@ -370,13 +378,16 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 			e.serve("shared-test.example")
 			cfg := ui.Config{Limits: ui.Limits{Form: ratelimit.Limit{Rate: 1, Per: time.Hour, Burst: 3}, Store: ratelimit.NewDB(e.db)}}
 			one, two := e.server(cfg), e.server(ui.Config{Limits: ui.Limits{Form: cfg.Limits.Form, Store: ratelimit.NewDB(e.db)}})
+			posts := 0
 			post := func(srv *httptest.Server) int {
 				t.Helper()
+				posts++
 				c := e.client()
 				f := validReport()
-				f.Del("email")
-				f.Set("url", "https://shared-test.example/")
+				// A page of its own each time: no deduplication.
+				f.Set("url", "https://shared-test.example/"+strconv.Itoa(posts))
 				f.Set("_csrf", c.csrf())
+				f = c.withPoWFrom(srv.URL, f)
 				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/report", strings.NewReader(f.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				return c.do(req).StatusCode

@@ -164,6 +164,8 @@ func testMetricsMove(t *testing.T, d database.Dialect) {
 	defer func(old time.Duration) { metrics.CacheFor = old }(metrics.CacheFor)
 	metrics.CacheFor = 100 * time.Millisecond
 	e := newOpsEnv(t, d)
+	// A customer's new site: only reports about served hosts open cases.
+	e.serve("metrics-new.example")
 	before := e.scrapeMetrics(t)
 	for _, name := range []string{
 		"docket_queue_open_cases", "docket_queue_oldest_case_age_seconds", "docket_queue_sla_breached_cases",
@@ -187,7 +189,7 @@ func testMetricsMove(t *testing.T, d database.Dialect) {
 
 	anon := e.client()
 	res := anon.post("/report", url.Values{"category": {"phishing"}, "url": {"https://metrics-new.example/login"},
-		"description": {"A phishing kit."}, "good_faith": {"yes"}, "email": {"reporter@example.org"}})
+		"description": {"A phishing kit."}, "good_faith": {"yes"}, "name": {"Rita Reporter"}, "email": {"reporter@example.org"}, "detail_phishing_brand": {"Example Bank"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("file report: %d %s", res.StatusCode, res.Body)
 	}
@@ -255,7 +257,7 @@ func testMetricsMove(t *testing.T, d database.Dialect) {
 			}
 		}
 	}
-	// The new site is unknown to the provider: both reports opened cases in
+	// The new site has no case yet: both reports opened cases in
 	// the general queue, which the depth gauge shows (once its cache expires).
 	var openNow int64
 	e.db.R.Table("cases").Where("queue = 'general' AND state IN ?", cases.OpenStates).Count(&openNow)

@@ -259,6 +259,7 @@ func TestReportFormSeveralURLs(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			e := newEnv(t, d)
+			e.serve("other-phish.example") // a case of its own: only served hosts open cases
 			c := e.client()
 			before := rows(t, e)
 			// A bad line: 422 naming it, the text kept, nothing filed.
@@ -487,6 +488,7 @@ func evidenceDir(t *testing.T, e *env) string {
 
 func TestReportFormEscapesEverything(t *testing.T) {
 	e := newEnv(t, database.SQLite)
+	e.serve("escape-form.example") // a case to look at: only served hosts open cases
 	x := `<script>alert(1)</script><img src=x onerror=alert(2)>`
 	f := validReport()
 	f.Set("category", "threat")

@@ -64,7 +64,8 @@ func newEnv(t *testing.T, d database.Dialect) *env {
 	if err := notify.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(notify.Config{Endpoints: []string{"http://127.0.0.1:9/edge"}, Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, db, cs, log, time.Now)
+	n, err := notify.New(notify.Config{Endpoints: []string{"http://127.0.0.1:9/edge"}, Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+		Mail: notify.MailConfig{Outbox: t.TempDir()}}, db, cs, log, time.Now) // mail stays out of the source tree
 	if err != nil {
 		t.Fatal(err)
 	}

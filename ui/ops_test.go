@@ -303,7 +303,7 @@ func TestReadyz(t *testing.T) {
 		{natsURL, "database: ok\njob queue: ok\nnats: ok\n", http.StatusOK},
 		{deadURL, "database: ok\njob queue: ok\nnats: failing\n", http.StatusServiceUnavailable},
 	} {
-		n, err := notify.New(notify.Config{NATSURL: tc.url}, e.db, e.cases, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+		n, err := notify.New(notify.Config{NATSURL: tc.url, Mail: notify.MailConfig{Outbox: t.TempDir()}}, e.db, e.cases, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -118,6 +118,14 @@ func TestNotHostedReport(t *testing.T) {
 					t.Errorf("GET %s: %d", p, r.StatusCode)
 				}
 			}
+			var noticeID int64
+			e.db.R.Table("notices").Select("id").Where("kind = 'report_ack' AND case_id IS NULL").Order("id DESC").Limit(1).Scan(&noticeID)
+			admin := e.login(policy.Admin)
+			for _, p := range []string{"/outbox", "/outbox/" + strconv.FormatInt(noticeID, 10)} {
+				if r := admin.get(p); r.StatusCode != http.StatusOK {
+					t.Errorf("GET %s: %d", p, r.StatusCode)
+				}
+			}
 			// The API says not_hosted too.
 			key := e.issueKey("NH Flagger", "nh@flagger.example")
 			res = e.bearer(key, "POST", "/api/v1/reports", `{"category":"spam","url":"https://elsewhere-hosting.example/x","description":"Spam."}`)

@@ -127,6 +127,10 @@ func TestGenerate(t *testing.T) {
 		if rep.CaseID != top.ID {
 			t.Errorf("report went to case %d, want the open case %d", rep.CaseID, top.ID)
 		}
+		// Only a served host opens a case.
+		if _, _, err := cs.AddCustomer(ctx, "test", cases.Customer{Name: "Brand New"}, "brand-new-host.example"); err != nil {
+			t.Fatal(err)
+		}
 		rep, err = cs.FileReport(ctx, cases.NewReport{Channel: cases.ChannelWeb, ReporterKind: cases.ReporterPublic, Category: cases.Spam,
 			URL: "https://brand-new-host.example/", Description: "Spam.", GoodFaith: true})
 		if err != nil || rep.CaseID <= all[len(all)-1].ID {

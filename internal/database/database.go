@@ -110,7 +110,9 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		sqlDB, _ := g.DB()
 		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		// As many idle as open: under load, closing the connections beyond the
+		// idle count after each use means reconnecting for the next request.
+		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		if err := sqlDB.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("connect to postgres %s: %w", redact(dsn), err)
@@ -139,6 +141,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		rdb, _ := r.DB()
 		rdb.SetMaxOpenConns(4)
+		rdb.SetMaxIdleConns(4) // the default 2 reopens (and re-runs the pragmas) under load
 		return &DB{Dialect: SQLite, W: w, R: r}, nil
 	}
 }

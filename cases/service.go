@@ -33,6 +33,7 @@ type Service struct {
 	observers   []func(Event) // after commit (observe.go)
 	strikes     StrikePolicy
 	onAppeal    func(tx *gorm.DB, ev AppealEvent) error
+	group       grouper // FileReportGrouped's queue (group.go)
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -66,7 +67,10 @@ type NewReport struct {
 	Channel Channel
 	// ReporterID files the report as an existing reporter (a trusted flagger's
 	// registered row) instead of creating one; ReporterKind must match its kind.
-	ReporterID    int64
+	ReporterID int64
+	// Reporter is ReporterID's row when the caller has just read it (the API
+	// reads its flagger), so filing need not read it again.
+	Reporter      *Reporter
 	ReporterKind  ReporterKind
 	ReporterName  string
 	ReporterEmail string
@@ -184,10 +188,14 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	// same reporter twice in report_count, never in reporter_count.
 	r := s.db.R.WithContext(ctx)
 	reporter := Reporter{Kind: n.ReporterKind, Name: n.ReporterName, Email: n.ReporterEmail, CreatedAt: now}
-	if n.ReporterID != 0 {
+	if n.ReporterID != 0 && n.Reporter != nil && n.Reporter.ID == n.ReporterID {
+		reporter = *n.Reporter
+	} else if n.ReporterID != 0 {
 		if err := r.Take(&reporter, n.ReporterID).Error; err != nil {
 			return nil, fmt.Errorf("reporter %d: %w", n.ReporterID, err)
 		}
+	}
+	if n.ReporterID != 0 {
 		if reporter.Kind != n.ReporterKind {
 			return nil, fmt.Errorf("reporter %d is %s, not %s", n.ReporterID, reporter.Kind, n.ReporterKind)
 		}
@@ -196,7 +204,11 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	// flagger) can repeat a report; an anonymous one is new every time.
 	var orig *Report
 	if key := knownReporterKey(&reporter); key != "" && s.dupWindow > 0 {
-		if orig, err = findOriginal(r, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
+		dup := r
+		if o := outer(ctx); o != nil {
+			dup = o.tx // sees the reports filed before this one in the same transaction
+		}
+		if orig, err = findOriginal(dup, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
 			return nil, err
 		}
 	}
@@ -219,16 +231,19 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 		rep = Report{
 			PublicID: newPublicID(now), CaseID: c.ID, ReporterID: reporter.ID, Channel: n.Channel,
 			Category: n.Category, URL: target.URL, Host: target.Host, Description: n.Description,
-			GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(&reporter), Status: ReportFiled,
-			Details: encodeDetails(n.Details), SubmissionID: n.SubmissionID,
+			GoodFaith: n.GoodFaith, ReceivedAt: now.Truncate(time.Microsecond), ReporterKey: reporterKey(&reporter), Status: ReportFiled,
+			Details: encodeDetails(n.Details), SubmissionID: n.SubmissionID, CaseState: c.State,
 		}
 		if site != nil {
 			rep.SiteID = &site.ID
 		}
-		var seen int64
-		if err := tx.Model(&Report{}).Where("case_id = ? AND reporter_key = ?", c.ID, rep.ReporterKey).Count(&seen).Error; err != nil {
+		// Whether the reporter reported in this case before: one index
+		// entry is enough (a count would walk all of a flagger's reports).
+		var earlier []int64
+		if err := tx.Model(&Report{}).Where("case_id = ? AND reporter_key = ?", c.ID, rep.ReporterKey).Limit(1).Pluck("id", &earlier).Error; err != nil {
 			return err
 		}
+		seen := len(earlier)
 		if err := tx.Create(&rep).Error; err != nil {
 			return err
 		}
@@ -281,7 +296,11 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.committed(Event{Action: ActAddReport, Report: &rep})
+	if o := outer(ctx); o != nil {
+		o.events = append(o.events, Event{Action: ActAddReport, Report: &rep})
+	} else {
+		s.committed(Event{Action: ActAddReport, Report: &rep})
+	}
 	return &rep, nil
 }
 

@@ -10,9 +10,13 @@ package cases
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 
 	"gorm.io/gorm"
+
+	"github.com/dockethq/docket/intake"
+	"github.com/dockethq/docket/internal/database"
 )
 
 // GroupMax caps the reports one group transaction files, so a burst does not
@@ -28,11 +32,21 @@ type groupItem struct {
 }
 
 // grouper is the queue of reports waiting for the next group transaction.
-// running says a goroutine is draining it; there is none while it is empty.
+// running counts the goroutines draining it; there is none while it is empty.
 type grouper struct {
 	mu      sync.Mutex
 	queue   []*groupItem
-	running bool
+	running int
+}
+
+// groupWriters is how many group transactions may run at once: one on SQLite,
+// whose one writer connection serializes them anyway; on PostgreSQL, several,
+// so that round trips to the server overlap (the pool has 20 connections).
+func (s *Service) groupWriters() int {
+	if s.db.Dialect == database.Postgres {
+		return 4
+	}
+	return 1
 }
 
 // FileReportGrouped files a report like FileReport, with the same answer and
@@ -52,8 +66,8 @@ func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, 
 	g := &s.group
 	g.mu.Lock()
 	g.queue = append(g.queue, it)
-	if !g.running {
-		g.running = true
+	if g.running < s.groupWriters() {
+		g.running++
 		go s.drainGroup()
 	}
 	g.mu.Unlock()
@@ -71,8 +85,7 @@ func (s *Service) drainGroup() {
 		g.mu.Lock()
 		k := min(len(g.queue), GroupMax)
 		if k == 0 {
-			g.running = false
-			g.queue = nil
+			g.running--
 			g.mu.Unlock()
 			return
 		}
@@ -108,12 +121,24 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		return
 	}
 	reps := make([]*Report, len(batch))
+	// Filed in the order of the case rows they lock (by host and category),
+	// so two groups at once (PostgreSQL) do not deadlock on each other.
+	order := make([]int, len(batch))
+	keys := make([]string, len(batch))
+	for i, it := range batch {
+		order[i] = i
+		if t, err := intake.NormalizeURL(it.n.URL); err == nil {
+			keys[i] = t.Host + " " + string(it.n.Category)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
 	o := &outerTx{}
 	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		// No savepoint per report: if one fails, the whole transaction is
 		// rolled back and every report filed again on its own.
 		o.tx = tx.Session(&gorm.Session{DisableNestedTransaction: true})
-		for i, it := range batch {
+		for _, i := range order {
+			it := batch[i]
 			rep, err := s.FileReport(context.WithValue(context.WithoutCancel(it.ctx), txKey{}, o), it.n)
 			if err != nil {
 				return err

@@ -179,14 +179,20 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	var rep Report
 	// Sites are only ever added, so the lookup needs no place in the write
 	// transaction (on SQLite, the one writer connection is held for less).
-	site, err := findSite(s.db.R.WithContext(ctx), target.Host)
+	r := s.db.R.WithContext(ctx)
+	if o := outer(ctx); o != nil {
+		// Inside a transaction filing several reports, read in it: it sees
+		// the reports filed before this one, and waiting for a second
+		// connection while holding one could exhaust the pool.
+		r = o.tx
+	}
+	site, err := findSite(r, target.Host)
 	if err != nil {
 		return nil, err
 	}
 	// So are the reporter's row (a flagger's) and the duplicate check: a race
 	// between two identical reports at once files both, which only counts the
 	// same reporter twice in report_count, never in reporter_count.
-	r := s.db.R.WithContext(ctx)
 	reporter := Reporter{Kind: n.ReporterKind, Name: n.ReporterName, Email: n.ReporterEmail, CreatedAt: now}
 	if n.ReporterID != 0 && n.Reporter != nil && n.Reporter.ID == n.ReporterID {
 		reporter = *n.Reporter
@@ -204,11 +210,7 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	// flagger) can repeat a report; an anonymous one is new every time.
 	var orig *Report
 	if key := knownReporterKey(&reporter); key != "" && s.dupWindow > 0 {
-		dup := r
-		if o := outer(ctx); o != nil {
-			dup = o.tx // sees the reports filed before this one in the same transaction
-		}
-		if orig, err = findOriginal(dup, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
+		if orig, err = findOriginal(r, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
 			return nil, err
 		}
 	}

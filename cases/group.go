@@ -15,7 +15,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/dockethq/docket/intake"
 	"github.com/dockethq/docket/internal/database"
 )
 
@@ -25,7 +24,7 @@ const GroupMax = 100
 
 type groupItem struct {
 	ctx  context.Context
-	n    NewReport
+	f    *filing
 	rep  *Report
 	err  error
 	done chan struct{}
@@ -56,13 +55,18 @@ func (s *Service) groupWriters() int {
 // of its reports is filed again on its own, so one bad report never fails
 // its neighbours. Invalid reports are answered before they join a group.
 func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, error) {
-	if err := n.Validate(); err != nil {
-		return nil, err
-	}
 	if outer(ctx) != nil {
 		return s.FileReport(ctx, n)
 	}
-	it := &groupItem{ctx: ctx, n: n, done: make(chan struct{})}
+	// Validated and looked up here, on the caller's goroutine and the read
+	// pool, so the group's transaction only writes. (Like two concurrent
+	// FileReports, two identical reports in one group are both filed as
+	// originals.)
+	f, err := s.prepareFiling(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	it := &groupItem{ctx: ctx, f: f, done: make(chan struct{})}
 	g := &s.group
 	g.mu.Lock()
 	g.queue = append(g.queue, it)
@@ -117,7 +121,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 	}()
 	if len(batch) == 1 {
 		it := batch[0]
-		it.rep, it.err = s.FileReport(context.WithoutCancel(it.ctx), it.n)
+		it.rep, it.err = s.writeFiling(context.WithoutCancel(it.ctx), *it.f)
 		return
 	}
 	reps := make([]*Report, len(batch))
@@ -127,9 +131,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 	keys := make([]string, len(batch))
 	for i, it := range batch {
 		order[i] = i
-		if t, err := intake.NormalizeURL(it.n.URL); err == nil {
-			keys[i] = t.Host + " " + string(it.n.Category)
-		}
+		keys[i] = it.f.target.Host + " " + string(it.f.n.Category)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
 	o := &outerTx{}
@@ -139,7 +141,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		o.tx = tx.Session(&gorm.Session{DisableNestedTransaction: true})
 		for _, i := range order {
 			it := batch[i]
-			rep, err := s.FileReport(context.WithValue(context.WithoutCancel(it.ctx), txKey{}, o), it.n)
+			rep, err := s.writeFiling(context.WithValue(context.WithoutCancel(it.ctx), txKey{}, o), *it.f)
 			if err != nil {
 				return err
 			}
@@ -149,7 +151,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 	})
 	if err != nil {
 		for _, it := range batch {
-			it.rep, it.err = s.FileReport(context.WithoutCancel(it.ctx), it.n)
+			it.rep, it.err = s.writeFiling(context.WithoutCancel(it.ctx), *it.f)
 		}
 		return
 	}
@@ -171,11 +173,12 @@ func (s *Service) FileReports(ctx context.Context, ns []NewReport) ([]*Report, [
 	var items []*groupItem
 	var at []int
 	for i, n := range ns {
-		if err := n.Validate(); err != nil {
+		f, err := s.prepareFiling(ctx, n)
+		if err != nil {
 			errors[i] = err
 			continue
 		}
-		items = append(items, &groupItem{ctx: ctx, n: n, done: make(chan struct{})})
+		items = append(items, &groupItem{ctx: ctx, f: f, done: make(chan struct{})})
 		at = append(at, i)
 	}
 	for start := 0; start < len(items); start += GroupMax {

@@ -170,13 +170,33 @@ func newPublicID(now time.Time) string {
 // receipt but opens or counts towards no case (see intake.go). Everything —
 // reporter, report, case, audit events — is written in one transaction.
 func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) {
+	f, err := s.prepareFiling(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return s.writeFiling(ctx, *f)
+}
+
+// filing is a report validated and looked up, ready to be written.
+type filing struct {
+	n        NewReport
+	target   intake.Target
+	info     CategoryInfo
+	now      time.Time
+	site     *Site
+	reporter Reporter
+	orig     *Report
+}
+
+// prepareFiling validates n and reads what filing it needs (outside any write
+// transaction, unless ctx holds an outer one).
+func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, error) {
 	target, err := n.validate()
 	if err != nil {
 		return nil, err
 	}
 	info, _ := n.Category.Info()
 	now := s.now().UTC()
-	var rep Report
 	// Sites are only ever added, so the lookup needs no place in the write
 	// transaction (on SQLite, the one writer connection is held for less).
 	r := s.db.R.WithContext(ctx)
@@ -214,7 +234,16 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			return nil, err
 		}
 	}
-	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return &filing{n: n, target: target, info: info, now: now, site: site, reporter: reporter, orig: orig}, nil
+}
+
+// writeFiling writes f in one transaction (a part of the outer one if ctx
+// holds one). f is a copy: a rolled-back attempt leaves the caller's intact.
+func (s *Service) writeFiling(ctx context.Context, f filing) (*Report, error) {
+	n, target, info, now, site, orig := f.n, f.target, f.info, f.now, f.site, f.orig
+	reporter := f.reporter
+	var rep Report
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		if reporter.ID == 0 {
 			if err := tx.Create(&reporter).Error; err != nil {
 				return err

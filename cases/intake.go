@@ -89,7 +89,7 @@ func (s *Service) fileWithoutCase(tx *gorm.DB, rep *Report, n NewReport, t intak
 	*rep = Report{
 		PublicID: newPublicID(now), ReporterID: reporter.ID, Channel: n.Channel,
 		Category: n.Category, URL: t.URL, Host: t.Host, Description: n.Description,
-		GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(reporter), Status: ReportNotHosted,
+		GoodFaith: n.GoodFaith, ReceivedAt: now.Truncate(time.Microsecond), ReporterKey: reporterKey(reporter), Status: ReportNotHosted,
 	}
 	if orig != nil {
 		rep.Status, rep.DuplicateOf, rep.SiteID = ReportDuplicate, &orig.ID, orig.SiteID
@@ -216,6 +216,16 @@ func (s *Service) Receipt(ctx context.Context, publicID string) (*Receipt, error
 		return nil, errs.E(errs.NotFound, "There is no report with that receipt id.")
 	}
 	return &r, err
+}
+
+// FiledReceipt is the receipt of a report FileReport has just returned, built
+// without reading it back; false for a duplicate, whose status is that of its
+// original's case.
+func (r *Report) FiledReceipt() (*Receipt, bool) {
+	if r.Status == ReportDuplicate {
+		return nil, false
+	}
+	return &Receipt{PublicID: r.PublicID, Category: r.Category, URL: r.URL, Host: r.Host, ReceivedAt: r.ReceivedAt, Status: r.Status, CaseState: r.CaseState}, true
 }
 
 // ReceiptFor is Receipt for a report filed as reporterID (a trusted flagger's

@@ -150,6 +150,9 @@ type Report struct {
 	// Forward is what the reporter chose about forwarding (stored in
 	// forward_choices; set for the report-filed hook).
 	Forward ForwardChoices `gorm:"-"`
+	// CaseState is the state of the report's case as FileReport left it, so
+	// the caller can answer with the receipt without reading it back.
+	CaseState State `gorm:"-"`
 }
 
 // Case groups the reports about one site (or unknown host) and category while open.

@@ -33,6 +33,7 @@ type Service struct {
 	observers   []func(Event) // after commit (observe.go)
 	strikes     StrikePolicy
 	onAppeal    func(tx *gorm.DB, ev AppealEvent) error
+	group       grouper // FileReportGrouped's queue (group.go)
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -66,7 +67,10 @@ type NewReport struct {
 	Channel Channel
 	// ReporterID files the report as an existing reporter (a trusted flagger's
 	// registered row) instead of creating one; ReporterKind must match its kind.
-	ReporterID    int64
+	ReporterID int64
+	// Reporter is ReporterID's row when the caller has just read it (the API
+	// reads its flagger), so filing need not read it again.
+	Reporter      *Reporter
 	ReporterKind  ReporterKind
 	ReporterName  string
 	ReporterEmail string
@@ -166,28 +170,58 @@ func newPublicID(now time.Time) string {
 // receipt but opens or counts towards no case (see intake.go). Everything —
 // reporter, report, case, audit events — is written in one transaction.
 func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) {
+	f, err := s.prepareFiling(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return s.writeFiling(ctx, *f)
+}
+
+// filing is a report validated and looked up, ready to be written.
+type filing struct {
+	n        NewReport
+	target   intake.Target
+	info     CategoryInfo
+	now      time.Time
+	site     *Site
+	reporter Reporter
+	orig     *Report
+}
+
+// prepareFiling validates n and reads what filing it needs (outside any write
+// transaction, unless ctx holds an outer one).
+func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, error) {
 	target, err := n.validate()
 	if err != nil {
 		return nil, err
 	}
 	info, _ := n.Category.Info()
 	now := s.now().UTC()
-	var rep Report
 	// Sites are only ever added, so the lookup needs no place in the write
 	// transaction (on SQLite, the one writer connection is held for less).
-	site, err := findSite(s.db.R.WithContext(ctx), target.Host)
+	r := s.db.R.WithContext(ctx)
+	if o := outer(ctx); o != nil {
+		// Inside a transaction filing several reports, read in it: it sees
+		// the reports filed before this one, and waiting for a second
+		// connection while holding one could exhaust the pool.
+		r = o.tx
+	}
+	site, err := findSite(r, target.Host)
 	if err != nil {
 		return nil, err
 	}
 	// So are the reporter's row (a flagger's) and the duplicate check: a race
 	// between two identical reports at once files both, which only counts the
 	// same reporter twice in report_count, never in reporter_count.
-	r := s.db.R.WithContext(ctx)
 	reporter := Reporter{Kind: n.ReporterKind, Name: n.ReporterName, Email: n.ReporterEmail, CreatedAt: now}
-	if n.ReporterID != 0 {
+	if n.ReporterID != 0 && n.Reporter != nil && n.Reporter.ID == n.ReporterID {
+		reporter = *n.Reporter
+	} else if n.ReporterID != 0 {
 		if err := r.Take(&reporter, n.ReporterID).Error; err != nil {
 			return nil, fmt.Errorf("reporter %d: %w", n.ReporterID, err)
 		}
+	}
+	if n.ReporterID != 0 {
 		if reporter.Kind != n.ReporterKind {
 			return nil, fmt.Errorf("reporter %d is %s, not %s", n.ReporterID, reporter.Kind, n.ReporterKind)
 		}
@@ -200,7 +234,16 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 			return nil, err
 		}
 	}
-	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return &filing{n: n, target: target, info: info, now: now, site: site, reporter: reporter, orig: orig}, nil
+}
+
+// writeFiling writes f in one transaction (a part of the outer one if ctx
+// holds one). f is a copy: a rolled-back attempt leaves the caller's intact.
+func (s *Service) writeFiling(ctx context.Context, f filing) (*Report, error) {
+	n, target, info, now, site, orig := f.n, f.target, f.info, f.now, f.site, f.orig
+	reporter := f.reporter
+	var rep Report
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		if reporter.ID == 0 {
 			if err := tx.Create(&reporter).Error; err != nil {
 				return err
@@ -219,16 +262,19 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 		rep = Report{
 			PublicID: newPublicID(now), CaseID: c.ID, ReporterID: reporter.ID, Channel: n.Channel,
 			Category: n.Category, URL: target.URL, Host: target.Host, Description: n.Description,
-			GoodFaith: n.GoodFaith, ReceivedAt: now, ReporterKey: reporterKey(&reporter), Status: ReportFiled,
-			Details: encodeDetails(n.Details), SubmissionID: n.SubmissionID,
+			GoodFaith: n.GoodFaith, ReceivedAt: now.Truncate(time.Microsecond), ReporterKey: reporterKey(&reporter), Status: ReportFiled,
+			Details: encodeDetails(n.Details), SubmissionID: n.SubmissionID, CaseState: c.State,
 		}
 		if site != nil {
 			rep.SiteID = &site.ID
 		}
-		var seen int64
-		if err := tx.Model(&Report{}).Where("case_id = ? AND reporter_key = ?", c.ID, rep.ReporterKey).Count(&seen).Error; err != nil {
+		// Whether the reporter reported in this case before: one index
+		// entry is enough (a count would walk all of a flagger's reports).
+		var earlier []int64
+		if err := tx.Model(&Report{}).Where("case_id = ? AND reporter_key = ?", c.ID, rep.ReporterKey).Limit(1).Pluck("id", &earlier).Error; err != nil {
 			return err
 		}
+		seen := len(earlier)
 		if err := tx.Create(&rep).Error; err != nil {
 			return err
 		}
@@ -281,7 +327,11 @@ func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.committed(Event{Action: ActAddReport, Report: &rep})
+	if o := outer(ctx); o != nil {
+		o.events = append(o.events, Event{Action: ActAddReport, Report: &rep})
+	} else {
+		s.committed(Event{Action: ActAddReport, Report: &rep})
+	}
 	return &rep, nil
 }
 

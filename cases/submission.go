@@ -17,12 +17,26 @@ const MaxSubmissionURLs = 50
 
 type txKey struct{}
 
+// outerTx is a transaction that files several reports (a submission, a group
+// commit): FileReport writes in it and leaves its events to be told once the
+// outer transaction has committed.
+type outerTx struct {
+	tx     *gorm.DB
+	events []Event
+}
+
+func outer(ctx context.Context) *outerTx {
+	o, _ := ctx.Value(txKey{}).(*outerTx)
+	return o
+}
+
 // writer is the database handle FileReport writes with: the surrounding
-// transaction when FileSubmission put one in ctx (FileReport's own Transaction
-// then becomes a savepoint), else the writer pool.
+// transaction when FileSubmission or a group commit put one in ctx
+// (FileReport's own Transaction then becomes a savepoint, or nothing when the
+// outer one disabled nesting), else the writer pool.
 func (s *Service) writer(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx
+	if o := outer(ctx); o != nil {
+		return o.tx
 	}
 	return s.db.W.WithContext(ctx)
 }
@@ -89,8 +103,10 @@ func (s *Service) FileSubmission(ctx context.Context, ns []NewReport, within fun
 		return nil, err
 	}
 	var out []*Report
+	o := &outerTx{}
 	err := s.db.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		inner := context.WithValue(ctx, txKey{}, tx)
+		o.tx = tx
+		inner := context.WithValue(ctx, txKey{}, o)
 		for _, n := range ns {
 			r, err := s.FileReport(inner, n)
 			if err != nil {
@@ -105,6 +121,9 @@ func (s *Service) FileSubmission(ctx context.Context, ns []NewReport, within fun
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, ev := range o.events {
+		s.committed(ev)
 	}
 	return out, nil
 }

@@ -1,0 +1,191 @@
+package cases
+
+// Group commit (issue 7). A report filed on its own is one short transaction
+// whose cost is mostly the commit (and, on SQLite, the wait for the one writer
+// connection). FileReportGrouped lets concurrent callers share that cost: their
+// reports queue up while a transaction is being written, and the next
+// transaction files all of them. Nobody waits for a timer: with one caller at
+// a time every report is filed at once, alone, exactly as FileReport does.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"gorm.io/gorm"
+
+	"github.com/dockethq/docket/internal/database"
+)
+
+// GroupMax caps the reports one group transaction files, so a burst does not
+// hold the writer (or the reports' case rows) for long.
+const GroupMax = 100
+
+type groupItem struct {
+	ctx  context.Context
+	f    *filing
+	rep  *Report
+	err  error
+	done chan struct{}
+}
+
+// grouper is the queue of reports waiting for the next group transaction.
+// running counts the goroutines draining it; there is none while it is empty.
+type grouper struct {
+	mu      sync.Mutex
+	queue   []*groupItem
+	running int
+}
+
+// groupWriters is how many group transactions may run at once: one on SQLite,
+// whose one writer connection serializes them anyway; on PostgreSQL, several,
+// so that round trips to the server overlap (the pool has 20 connections).
+func (s *Service) groupWriters() int {
+	if s.db.Dialect == database.Postgres {
+		return 4
+	}
+	return 1
+}
+
+// FileReportGrouped files a report like FileReport, with the same answer and
+// the same error for it, but possibly in one transaction with the reports of
+// concurrent callers. It returns after that transaction committed. When the
+// shared transaction fails (one of its reports conflicts, a hook fails), each
+// of its reports is filed again on its own, so one bad report never fails
+// its neighbours. Invalid reports are answered before they join a group.
+func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, error) {
+	if outer(ctx) != nil {
+		return s.FileReport(ctx, n)
+	}
+	// Validated and looked up here, on the caller's goroutine and the read
+	// pool, so the group's transaction only writes. (Like two concurrent
+	// FileReports, two identical reports in one group are both filed as
+	// originals.)
+	f, err := s.prepareFiling(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	it := &groupItem{ctx: ctx, f: f, done: make(chan struct{})}
+	g := &s.group
+	g.mu.Lock()
+	g.queue = append(g.queue, it)
+	if g.running < s.groupWriters() {
+		g.running++
+		go s.drainGroup()
+	}
+	g.mu.Unlock()
+	// Not abandoned when ctx ends: the report may be committing, and the
+	// caller must not be told it was not filed when it was.
+	<-it.done
+	return it.rep, it.err
+}
+
+// drainGroup files what is queued, up to GroupMax reports a transaction,
+// until the queue is empty.
+func (s *Service) drainGroup() {
+	g := &s.group
+	for {
+		g.mu.Lock()
+		k := min(len(g.queue), GroupMax)
+		if k == 0 {
+			g.running--
+			g.mu.Unlock()
+			return
+		}
+		batch := make([]*groupItem, k)
+		copy(batch, g.queue)
+		g.queue = g.queue[k:]
+		g.mu.Unlock()
+		s.fileGroup(batch)
+	}
+}
+
+// fileGroup files batch in one transaction, or each report on its own when
+// that fails, and answers every caller.
+func (s *Service) fileGroup(batch []*groupItem) {
+	defer func() {
+		// A panic would otherwise leave the callers waiting forever and
+		// take the process down (it is not a request goroutine).
+		p := recover()
+		for _, it := range batch {
+			if p != nil && it.rep == nil && it.err == nil {
+				it.err = fmt.Errorf("filing a report panicked: %v", p)
+			}
+			select {
+			case <-it.done:
+			default:
+				close(it.done)
+			}
+		}
+	}()
+	if len(batch) == 1 {
+		it := batch[0]
+		it.rep, it.err = s.writeFiling(context.WithoutCancel(it.ctx), *it.f)
+		return
+	}
+	reps := make([]*Report, len(batch))
+	// Filed in the order of the case rows they lock (by host and category),
+	// so two groups at once (PostgreSQL) do not deadlock on each other.
+	order := make([]int, len(batch))
+	keys := make([]string, len(batch))
+	for i, it := range batch {
+		order[i] = i
+		keys[i] = it.f.target.Host + " " + string(it.f.n.Category)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	o := &outerTx{}
+	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
+		// No savepoint per report: if one fails, the whole transaction is
+		// rolled back and every report filed again on its own.
+		o.tx = tx.Session(&gorm.Session{DisableNestedTransaction: true})
+		for _, i := range order {
+			it := batch[i]
+			rep, err := s.writeFiling(context.WithValue(context.WithoutCancel(it.ctx), txKey{}, o), *it.f)
+			if err != nil {
+				return err
+			}
+			reps[i] = rep
+		}
+		return nil
+	})
+	if err != nil {
+		for _, it := range batch {
+			it.rep, it.err = s.writeFiling(context.WithoutCancel(it.ctx), *it.f)
+		}
+		return
+	}
+	for _, ev := range o.events {
+		s.committed(ev)
+	}
+	for i, it := range batch {
+		it.rep = reps[i]
+	}
+}
+
+// FileReports files independent reports (an API batch) with FileReport's
+// answer for each, in input order: an invalid report gets its validation
+// error and is not written; the others are filed up to GroupMax to a
+// transaction, and each again on its own when its transaction fails, so the
+// batch is never all-or-nothing.
+func (s *Service) FileReports(ctx context.Context, ns []NewReport) ([]*Report, []error) {
+	reps, errors := make([]*Report, len(ns)), make([]error, len(ns))
+	var items []*groupItem
+	var at []int
+	for i, n := range ns {
+		f, err := s.prepareFiling(ctx, n)
+		if err != nil {
+			errors[i] = err
+			continue
+		}
+		items = append(items, &groupItem{ctx: ctx, f: f, done: make(chan struct{})})
+		at = append(at, i)
+	}
+	for start := 0; start < len(items); start += GroupMax {
+		s.fileGroup(items[start:min(start+GroupMax, len(items))])
+	}
+	for j, it := range items {
+		reps[at[j]], errors[at[j]] = it.rep, it.err
+	}
+	return reps, errors
+}

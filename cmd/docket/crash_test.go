@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,32 +81,12 @@ func TestCrashBetweenCommitAndDelivery(t *testing.T) {
 	proc, base := docketProcess(t, env)
 
 	// A senior reviewer restricts the malware site through the web UI.
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := hc.Get(base + "/login")
-	if err != nil {
+	restrictKestrel(t, base, dbPath, 30*time.Second)
+	// The decision is committed; kill Docket before the edge can take it.
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
-	u, _ := url.Parse(base)
-	var csrf string
-	for _, c := range jar.Cookies(u) {
-		if c.Name == "docket_csrf" {
-			csrf = c.Value
-		}
-	}
-	post := func(path string, form url.Values) int {
-		form.Set("_csrf", csrf)
-		res, err := hc.PostForm(base+path, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
-	if code := post("/login", url.Values{"email": {"senior@docket.example"}, "password": {"docket-demo-password"}}); code != http.StatusSeeOther {
-		t.Fatalf("login: %d", code)
-	}
+	proc.Wait()
 	db, err := database.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -116,18 +94,6 @@ func TestCrashBetweenCommitAndDelivery(t *testing.T) {
 	defer db.Close()
 	var caseID int64
 	db.R.Table("cases").Select("id").Where("hostname = 'files.kestrel.example'").Scan(&caseID)
-	path := "/cases/" + itoa(caseID)
-	if code := post(path+"/claim", url.Values{}); code != http.StatusSeeOther {
-		t.Fatalf("claim: %d", code)
-	}
-	if code := post(path+"/decide", url.Values{"action": {"restrict"}, "grounds": {"AUP 5"}, "explanation": {"Malware."}}); code != http.StatusSeeOther {
-		t.Fatalf("decide: %d", code)
-	}
-	// The decision is committed; kill Docket before the edge can take it.
-	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	proc.Wait()
 	var directives, delivered int64
 	db.R.Table("directives").Where("case_id = ?", caseID).Count(&directives)
 	db.R.Table("deliveries").Where("state = 'delivered'").Count(&delivered)

@@ -461,11 +461,11 @@ func TestMetricsListener(t *testing.T) {
 }
 
 // restrictKestrel signs in as the demo senior reviewer and restricts the
-// malware site's case through the web UI.
-func restrictKestrel(t *testing.T, base, dbPath string) {
+// malware site's case through the web UI; timeout bounds each request.
+func restrictKestrel(t *testing.T, base, dbPath string, timeout time.Duration) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := &http.Client{Jar: jar, Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := hc.Get(base + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -536,7 +536,7 @@ func TestSIGTERMReturnsRunningJobs(t *testing.T) {
 	env := []string{"DOCKET_DATABASE_URL=" + dbPath, "DOCKET_LOG_LEVEL=warn", "DOCKET_SHUTDOWN_GRACE=1s",
 		"DOCKET_EDGE_ENDPOINTS=" + edge.URL + edgesim.PathDirectives, "DOCKET_EDGE_SECRETS=" + secret}
 	p := startDocket(t, env, "--demo")
-	restrictKestrel(t, p.base, dbPath)
+	restrictKestrel(t, p.base, dbPath, 10*time.Second)
 	select {
 	case <-arrived:
 	case <-time.After(20 * time.Second):

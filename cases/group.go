@@ -134,7 +134,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		keys[i] = it.f.target.Host + " " + string(it.f.n.Category)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
-	o := &outerTx{cases: map[string]*Case{}}
+	o := &outerTx{}
 	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		// No savepoint per report: if one fails, the whole transaction is
 		// rolled back and every report filed again on its own.

@@ -170,8 +170,7 @@ func TestFileReportsRollbackFilesNothing(t *testing.T) {
 	})
 }
 
-// A batch is filed in one transaction (its reports for one case share one
-// read of the case row); the report hooks get that transaction's plain
+// A batch is filed in one transaction; the report hooks get that transaction's plain
 // *sql.Tx (notify inserts River jobs through it), one and the same for every
 // report of the batch, and what they write commits with the reports.
 func TestFileReportsHooksGetTheGroupsSQLTx(t *testing.T) {

@@ -252,23 +252,9 @@ func (s *Service) writeFiling(ctx context.Context, f filing) (*Report, error) {
 		if orig != nil || site == nil {
 			return s.fileWithoutCase(tx, &rep, n, target, &reporter, orig, now)
 		}
-		o := outer(ctx)
-		ck := strconv.FormatInt(site.ID, 10) + " " + string(info.Category)
-		var c *Case
-		var opened bool
-		if o != nil && o.cases != nil {
-			c = o.cases[ck]
-		}
-		if c == nil {
-			var err error
-			if c, opened, err = openCase(tx, site, target.Host, info, now); err != nil {
-				return err
-			}
-			// A case just opened is read again by the next report (its
-			// columns as stored); one read is kept for the rest of the group.
-			if o != nil && o.cases != nil && !opened {
-				o.cases[ck] = c
-			}
+		c, opened, err := openCase(tx, site, target.Host, info, now)
+		if err != nil {
+			return err
 		}
 		if _, err := Next(c.State, ActAddReport); err != nil {
 			return err // cannot happen: openCase only returns open cases

@@ -23,12 +23,6 @@ type txKey struct{}
 type outerTx struct {
 	tx     *gorm.DB
 	events []Event
-	// cases, set by a group commit only, holds the open cases its
-	// transaction has read (and locked) and written, by site and category:
-	// the next report for one of them joins it without reading it again.
-	// The transaction is the only writer of those rows until it ends, and
-	// the map goes with it when it rolls back.
-	cases map[string]*Case
 }
 
 func outer(ctx context.Context) *outerTx {

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -97,12 +99,44 @@ type Service struct {
 	db  *database.DB
 	en  *policy.Enforcer
 	now func() time.Time
+
+	// Every API request looks up its key, and every report its flagger:
+	// rows read within CacheFor are used again (issue 7, intake throughput).
+	// A Revoke in this process makes every Service read its keys anew;
+	// another process sharing the database stops accepting a revoked key
+	// within CacheFor.
+	mu       sync.Mutex
+	keys     map[string]cachedKey // by prefix; only live keys
+	flaggers map[int64]cachedFlagger
+}
+
+// revocations counts the Revoke calls of this process (on any Service: the
+// tests and the server each hold their own): a cached key read before the
+// latest one is read again.
+var revocations atomic.Int64
+
+// CacheFor is how long a key or flagger row read from the database is used
+// again without reading it anew.
+const CacheFor = 2 * time.Second
+
+type cachedKey struct {
+	k   Key
+	at  time.Time
+	gen int64 // revocations when it was read
+}
+
+type cachedFlagger struct {
+	f  Flagger
+	at time.Time
 }
 
 // NewService returns the service; en is reloaded after grants change.
 func NewService(db *database.DB, en *policy.Enforcer, now func() time.Time) *Service {
-	return &Service{db: db, en: en, now: now}
+	return &Service{db: db, en: en, now: now, keys: map[string]cachedKey{}, flaggers: map[int64]cachedFlagger{}}
 }
+
+// fresh reports whether a row read at at may still be used at now.
+func fresh(at, now time.Time) bool { d := now.Sub(at); return d >= 0 && d < CacheFor }
 
 // ErrInvalidKey is returned by Authenticate for a key that is malformed,
 // unknown or revoked: the three are indistinguishable on purpose.
@@ -159,6 +193,14 @@ func (s *Service) Flaggers(ctx context.Context) ([]Flagger, error) {
 
 // Flagger returns one registered flagger.
 func (s *Service) Flagger(ctx context.Context, id int64) (*Flagger, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.flaggers[id]
+	s.mu.Unlock()
+	if ok && fresh(c.at, now) {
+		f := c.f
+		return &f, nil
+	}
 	var out []Flagger
 	err := s.db.R.WithContext(ctx).Table("flaggers").
 		Select("reporters.id, reporters.name, reporters.email, flaggers.created_by, flaggers.created_at").
@@ -170,6 +212,9 @@ func (s *Service) Flagger(ctx context.Context, id int64) (*Flagger, error) {
 	if len(out) == 0 {
 		return nil, errs.E(errs.NotFound, "There is no such flagger.")
 	}
+	s.mu.Lock()
+	s.flaggers[id] = cachedFlagger{f: out[0], at: now}
+	s.mu.Unlock()
 	return &out[0], nil
 }
 
@@ -258,24 +303,45 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Key, error) {
 	if !strings.HasPrefix(key, KeyPrefix) || len(key) != len(KeyPrefix)+43 {
 		return nil, ErrInvalidKey
 	}
-	var k Key
-	err := s.db.R.WithContext(ctx).Where("prefix = ?", key[:prefixLen]).Take(&k).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrInvalidKey
-	}
-	if err != nil {
-		return nil, err
+	now := s.now().UTC()
+	prefix := key[:prefixLen]
+	s.mu.Lock()
+	c, ok := s.keys[prefix]
+	s.mu.Unlock()
+	gen := revocations.Load()
+	k := c.k
+	if !ok || !fresh(c.at, now) || c.gen != gen {
+		k = Key{}
+		err := s.db.R.WithContext(ctx).Where("prefix = ?", prefix).Take(&k).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrInvalidKey
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if k.RevokedAt == nil && revocations.Load() == gen {
+			s.keys[prefix] = cachedKey{k: k, at: now, gen: gen}
+		} else {
+			delete(s.keys, prefix)
+		}
+		s.mu.Unlock()
 	}
 	if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hashKey(key))) != 1 || k.RevokedAt != nil {
 		return nil, ErrInvalidKey
 	}
-	now := s.now().UTC()
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= touchEvery {
 		err := s.db.W.WithContext(ctx).Model(&Key{}).Where("id = ? AND revoked_at IS NULL", k.ID).Update("last_used_at", now).Error
 		if err != nil {
 			return nil, err
 		}
 		k.LastUsedAt = &now
+		s.mu.Lock()
+		if c, ok := s.keys[prefix]; ok && c.k.ID == k.ID {
+			c.k.LastUsedAt = &now
+			s.keys[prefix] = c
+		}
+		s.mu.Unlock()
 	}
 	return &k, nil
 }
@@ -307,5 +373,6 @@ func (s *Service) Revoke(ctx context.Context, actor string, id int64) (*Key, err
 	if err != nil {
 		return nil, err
 	}
+	revocations.Add(1)
 	return &k, s.en.Reload()
 }

@@ -169,3 +169,46 @@ func TestFileReportsRollbackFilesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A batch is filed in one transaction; the report hooks get that transaction's plain
+// *sql.Tx (notify inserts River jobs through it), one and the same for every
+// report of the batch, and what they write commits with the reports.
+func TestFileReportsHooksGetTheGroupsSQLTx(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, _ := setup(t, db)
+		serve(t, s, "h%d.example", 2)
+		txs := map[*sql.Tx]int{}
+		s.OnReportFiled(func(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+			stx, ok := tx.Statement.ConnPool.(*sql.Tx)
+			if !ok {
+				return fmt.Errorf("the hook got no *sql.Tx but %T", tx.Statement.ConnPool)
+			}
+			txs[stx]++
+			// Written through the *sql.Tx itself, as River does.
+			q := "INSERT INTO rate_limits (key, tat) VALUES (?, 1)"
+			if db.Dialect == database.Postgres {
+				q = "INSERT INTO rate_limits (key, tat) VALUES ($1, 1)"
+			}
+			_, err := stx.Exec(q, "hooktest:"+r.PublicID)
+			return err
+		})
+		var ns []cases.NewReport
+		for i := range 6 {
+			ns = append(ns, report(cases.Spam, fmt.Sprintf("https://h%d.example/x/%d", i%2, i)))
+		}
+		reps, errors_ := s.FileReports(context.Background(), ns)
+		for i := range ns {
+			if errors_[i] != nil || reps[i] == nil {
+				t.Fatalf("report %d: %v", i, errors_[i])
+			}
+		}
+		if len(txs) != 1 {
+			t.Errorf("the hooks ran in %d transactions, want the batch's one", len(txs))
+		}
+		var written int64
+		db.R.Table("rate_limits").Where("key LIKE 'hooktest:%'").Count(&written)
+		if written != int64(len(ns)) {
+			t.Errorf("%d rows written by the hooks committed, want %d", written, len(ns))
+		}
+	})
+}

@@ -202,6 +202,24 @@ func Open(ctx context.Context, url string, db *database.DB, now func() time.Time
 // Close closes the bucket.
 func (s *Store) Close() error { return s.bucket.Close() }
 
+// Check opens the bucket at url and asks whether it can be reached, writing
+// no object (docket doctor; a file:// URL with create_dir=1 makes its folder).
+func Check(ctx context.Context, url string) error {
+	b, err := blob.OpenBucket(ctx, url)
+	if err != nil {
+		return fmt.Errorf("open evidence bucket: %w", err)
+	}
+	defer b.Close()
+	ok, err := b.IsAccessible(ctx)
+	if err != nil {
+		return fmt.Errorf("evidence bucket: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("the evidence bucket does not exist or cannot be reached")
+	}
+	return nil
+}
+
 // Put writes the files to the bucket (before the reports' transaction; a file
 // left by a transaction that then failed is harmless: it is named by its hash
 // and referenced by nothing).

@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/notify"
 )
@@ -88,6 +89,7 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		d.check("outbox "+cfg.Outbox, "writable; with no SMTP relay (DOCKET_SMTP_URL) notices are written here as .eml files", func(context.Context) error { return notify.CheckOutbox(cfg.Outbox) })
 	}
+	d.check("evidence "+maskURL(cfg.EvidenceURL), "the bucket answers", func(ctx context.Context) error { return evidence.Check(ctx, cfg.EvidenceURL) })
 	if !cfg.secure() {
 		if host, _, _ := net.SplitHostPort(cfg.Listen); !isLoopback(host) {
 			d.warn("base url", "Docket listens beyond this machine but its base URL is not https://: cookies are not marked Secure; serve it behind HTTPS and set DOCKET_BASE_URL=https://…")

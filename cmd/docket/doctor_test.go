@@ -53,6 +53,7 @@ func TestDoctor(t *testing.T) {
 	for _, want := range []string{
 		"No problems found", "schema: current", "job queue: River's tables are migrated", "nats nats://127.0.0.1:4222: connected",
 		"edge-secrets", "1 secret(s), masked", "environment DOCKET_EDGE_SECRETS", "flag --log-level", "shutdown-grace", "outbox",
+		"evidence file://", "the bucket answers",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("healthy doctor output lacks %q:\n%s", want, out)
@@ -66,11 +67,12 @@ func TestDoctor(t *testing.T) {
 	t.Setenv("DOCKET_EDGE_ENDPOINTS", "http://"+deadAddr(t)+"/directives")
 	t.Setenv("DOCKET_NATS_URL", "nats://NatsMarkerToken31@"+deadAddr(t))
 	t.Setenv("DOCKET_SMTP_URL", "smtp://mailer:SmtpMarkerPass77@"+deadAddr(t))
+	t.Setenv("DOCKET_EVIDENCE_URL", "file://"+filepath.ToSlash(filepath.Join(dir, "no-such-folder")))
 	out, err = docket(t, "", "doctor")
-	if err == nil || !strings.Contains(out, "3 problem(s) found") {
+	if err == nil || !strings.Contains(out, "4 problem(s) found") {
 		t.Fatalf("doctor with nothing reachable: %v\n%s", err, out)
 	}
-	for _, want := range []string{"FAIL  edge http://", "not reachable", "FAIL  nats", "FAIL  smtp smtp://mailer:xxxxx@"} {
+	for _, want := range []string{"FAIL  edge http://", "not reachable", "FAIL  nats", "FAIL  smtp smtp://mailer:xxxxx@", "FAIL  evidence file://"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}

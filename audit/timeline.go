@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,10 +217,14 @@ func (q *Query) where(db *gorm.DB) *gorm.DB {
 	case ScopeCustomer:
 		// A strike is audited on the customer; decisions, directives and
 		// appeals on the case.
-		t = t.Where(`(object_type = 'customer' AND object_id = ?)
-			OR (object_type = 'site' AND object_id IN (SELECT CAST(id AS TEXT) FROM sites WHERE customer_id = ?))
-			OR (object_type = 'case' AND object_id IN (SELECT CAST(id AS TEXT) FROM cases WHERE customer_id = ? OR site_id IN (SELECT id FROM sites WHERE customer_id = ?)))`,
-			id, q.ID, q.ID, q.ID)
+		// Its cases' reports and mail belong here as on the case timeline.
+		cs := "SELECT id FROM cases WHERE customer_id = @c OR site_id IN (SELECT id FROM sites WHERE customer_id = @c)"
+		t = t.Where(`(object_type = 'customer' AND object_id = @s)
+			OR (object_type = 'site' AND object_id IN (SELECT CAST(id AS TEXT) FROM sites WHERE customer_id = @c))
+			OR (object_type = 'case' AND object_id IN (SELECT CAST(id AS TEXT) FROM cases WHERE customer_id = @c OR site_id IN (SELECT id FROM sites WHERE customer_id = @c)))
+			OR (object_type = 'report' AND object_id IN (SELECT public_id FROM reports WHERE case_id IN (`+cs+`)))
+			OR (object_type = 'inbound_mail' AND object_id IN (SELECT CAST(mr.inbound_mail_id AS TEXT) FROM inbound_mail_reports mr JOIN reports r ON r.id = mr.report_id WHERE r.case_id IN (`+cs+`)))`,
+			sql.Named("s", id), sql.Named("c", q.ID))
 	}
 	t = q.visible(t)
 	if q.Action != "" {

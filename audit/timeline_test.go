@@ -11,6 +11,7 @@ import (
 
 	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/inbox"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/errs"
 	"github.com/dockethq/docket/internal/testdb"
@@ -35,6 +36,7 @@ type world struct {
 	reviewer, admin int64 // users
 	reportsA        []string
 	notHosted       string
+	mail, spam      int64 // an inbound mail and the case it filed into
 	all             []audit.Event
 	readable, every []string
 }
@@ -90,6 +92,17 @@ func build(t *testing.T, db *database.DB) *world {
 	w.csam = file(cases.CSAM, "https://acme.example/img/1").CaseID
 	w.notHosted = file(cases.Spam, "https://elsewhere.example/").PublicID
 
+	// A spam report by mail joins a new acme case: the mail's own events
+	// (received, filed) belong on that case's timeline.
+	in := inbox.NewService(db, s, clock)
+	res, err := in.Ingest(ctx, []byte(arf), inbox.Source{Channel: "stdin"})
+	if err != nil || len(res.Receipts) != 1 {
+		t.Fatalf("ingest: %v %+v", err, res)
+	}
+	w.mail = res.Mail.ID
+	db.R.Table("reports").Select("case_id").Where("public_id = ?", res.Receipts[0]).Scan(&w.spam)
+	now = now.Add(time.Minute)
+
 	me := cases.Actor{UserID: rev.ID, Can: func(string, string) bool { return true }}
 	if _, err := s.Claim(ctx, me, w.caseA); err != nil {
 		t.Fatal(err)
@@ -128,6 +141,37 @@ func build(t *testing.T, db *database.DB) *world {
 	}
 	return w
 }
+
+const arf = `From: "FBL" <fbl@mail.example>
+To: abuse@docket.example
+Subject: complaint
+Message-ID: <fbl-1@mail.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b"
+
+--b
+Content-Type: text/plain
+
+A customer reported this message as spam.
+
+--b
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: FBL/1
+Version: 1
+Reported-Uri: https://acme.example/spam
+
+--b
+Content-Type: message/rfc822
+
+From: offers@acme.example
+Subject: offer
+
+Buy now: https://acme.example/spam
+
+--b--
+`
 
 func ids(evs []audit.Event) []int64 {
 	out := make([]int64, len(evs))
@@ -208,6 +252,21 @@ func TestTimelines(t *testing.T) {
 			t.Errorf("case timeline oldest first %v, want %v", got, wantA)
 		}
 
+		// The mail that filed into the spam case is on its timeline.
+		mail, spam := strconv.FormatInt(w.mail, 10), strconv.FormatInt(w.spam, 10)
+		wantS := w.expect(func(e audit.Event) bool {
+			return (e.ObjectType == "case" && e.ObjectID == spam) || (e.ObjectType == "inbound_mail" && e.ObjectID == mail)
+		})
+		mailEvents := 0
+		for _, e := range w.all {
+			if e.ObjectType == "inbound_mail" && e.ObjectID == mail {
+				mailEvents++
+			}
+		}
+		if got := w.read(t, audit.Query{Scope: audit.ScopeCase, ID: w.spam, Queues: w.readable}); !slices.Equal(got, wantS) || mailEvents == 0 || w.spam == w.caseA {
+			t.Errorf("spam case timeline %v, want %v (%d mail events)", got, wantS, mailEvents)
+		}
+
 		// The restricted case is not found without the restricted queue.
 		if _, err := audit.Describe(ctx, db.R, audit.Query{Scope: audit.ScopeCase, ID: w.csam, Queues: w.readable}); err != audit.ErrNoTimeline {
 			t.Errorf("csam case without the restricted queue: %v", err)
@@ -248,7 +307,8 @@ func TestTimelines(t *testing.T) {
 		// customer's, not the csam case (nor its events) without the queue.
 		custEv := func(e audit.Event) bool {
 			return (e.ObjectType == "customer" && e.ObjectID == acme) || (e.ObjectType == "site" && e.ObjectID == site) ||
-				(e.ObjectType == "case" && (e.ObjectID == caseA || e.ObjectID == csam))
+				(e.ObjectType == "case" && (e.ObjectID == caseA || e.ObjectID == csam || e.ObjectID == spam)) ||
+				(e.ObjectType == "inbound_mail" && e.ObjectID == mail)
 		}
 		strikes := 0
 		wantC := w.expect(func(e audit.Event) bool {

@@ -109,6 +109,15 @@ func exportIDs(t *testing.T, c *client, path, query string) []int64 {
 	return got[0]
 }
 
+func mustID(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("id %q", s)
+	}
+	return n
+}
+
 func userID(t *testing.T, e *env, email string) int64 {
 	t.Helper()
 	var id int64
@@ -195,6 +204,30 @@ func testAuditorTimelines(t *testing.T, d database.Dialect) {
 	}
 	if got := exportIDs(t, aud, path, "?limit=2"); !slices.Equal(got, want) {
 		t.Errorf("export %v, want %v", got, want)
+	}
+
+	// An export that reaches its bound says where to continue, and the rest
+	// follows from there.
+	defer func(n int) { audit.ExportLimit = n }(audit.ExportLimit)
+	audit.ExportLimit = 2
+	res = aud.get(path + "/export.csv?order=oldest")
+	rows, err := csv.NewReader(strings.NewReader(res.Body)).ReadAll()
+	if err != nil || len(rows) != 4 || rows[3][3] != "export.truncated" {
+		t.Fatalf("limited csv export: %v %v", err, rows)
+	}
+	var cont struct{ Continue string }
+	if err := json.Unmarshal([]byte(rows[3][6]), &cont); err != nil || !strings.HasPrefix(cont.Continue, path+"/export.csv?") {
+		t.Fatalf("continue %q: %v", rows[3][6], err)
+	}
+	res = aud.get(path + "/export.jsonl?order=oldest")
+	if lines := strings.Split(strings.TrimSpace(res.Body), "\n"); len(lines) != 3 || !strings.Contains(lines[2], `"truncated":true`) {
+		t.Errorf("limited jsonl export: %q", res.Body)
+	}
+	audit.ExportLimit = 1000
+	rest := exportIDs(t, aud, path, strings.TrimPrefix(strings.Replace(cont.Continue, "/export.csv", "", 1), path))
+	first := []int64{mustID(t, rows[1][0]), mustID(t, rows[2][0])}
+	if got := append(first, rest...); !slices.Equal(got, oldest) {
+		t.Errorf("export in two parts %v, want %v", got, oldest)
 	}
 
 	// Filters narrow the page and the export alike.

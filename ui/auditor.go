@@ -208,7 +208,14 @@ type auditRow struct {
 	ObjectURL  string // the object's timeline, for cases, users and customers
 	CaseURL    string // the case page, for cases
 	ObjectName string // the user's name, for user objects
-	Details    []audit.Detail
+	Details    []auditDetail
+}
+
+// auditDetail is one key and value of an event's details; URL links a value
+// that names a case (a strike's, a split's) to that case's timeline.
+type auditDetail struct {
+	audit.Detail
+	URL string
 }
 
 type auditPage struct {
@@ -263,7 +270,14 @@ func (s *Server) auditTimeline(scope audit.Scope, seg string) echo.HandlerFunc {
 }
 
 func auditRowFor(e audit.Event, names map[int64]string) auditRow {
-	r := auditRow{E: e, Label: actionLabel(e.Action), Details: e.DetailList()}
+	r := auditRow{E: e, Label: actionLabel(e.Action)}
+	for _, d := range e.DetailList() {
+		ad := auditDetail{Detail: d}
+		if n, err := strconv.ParseInt(d.Value, 10, 64); err == nil && n > 0 && (d.Key == "case" || d.Key == "split_from" || d.Key == "into" || d.Key == "merged_from") {
+			ad.URL = "/audit/cases/" + d.Value
+		}
+		r.Details = append(r.Details, ad)
+	}
 	if id, ok := audit.UserID(e.Actor); ok {
 		r.ActorName = names[id]
 		r.ActorURL = "/audit/users/" + strconv.FormatInt(id, 10)

@@ -96,6 +96,8 @@ type Server struct {
 
 	reconciler *reconcile.Reconciler
 	links      *signedlink.Signer
+
+	transparency *transparencyCache
 }
 
 // New builds the server and registers every route.
@@ -267,6 +269,7 @@ func (s *Server) routes() {
 	s.routesEdge()
 	s.routesForward()
 	s.routesAppeals()
+	s.routesTransparency()
 }
 
 // Handler returns the server as an http.Handler.

@@ -339,25 +339,32 @@ func decisions(ctx context.Context, db *database.DB, p Period, d *Decisions) err
 
 	// Time to decision: from the first notice of the decision's case to the
 	// moment the decision became final.
-	var times []struct {
-		Action, Measure string
-		FinalAt         Time
-		FirstAt         Time
+	type timing struct {
+		action, measure  string
+		finalAt, firstAt Time
 	}
-	err = db.R.WithContext(ctx).Raw(`SELECT d.action, d.measure, d.final_at,
+	var times []timing
+	err = scanRows(ctx, db, func(sc func(...any) error) error {
+		var x timing
+		if err := sc(&x.action, &x.measure, &x.finalAt, &x.firstAt); err != nil {
+			return err
+		}
+		times = append(times, x)
+		return nil
+	}, `SELECT d.action, d.measure, d.final_at,
 			(SELECT MIN(r.received_at) FROM reports r WHERE r.case_id = d.case_id) AS first_at
-		FROM decisions d WHERE d.final_at >= ? AND d.final_at < ? AND d.action <> ?`, p.From, p.To, cases.Reinstate).Scan(&times).Error
+		FROM decisions d WHERE d.final_at >= ? AND d.final_at < ? AND d.action <> ?`, p.From, p.To, cases.Reinstate)
 	if err != nil {
 		return err
 	}
 	var all, acted []time.Duration
 	for _, t := range times {
-		if !t.FirstAt.Valid {
+		if !t.firstAt.Valid {
 			continue // a case without reports (all split away): nothing to measure from
 		}
-		dur := t.FinalAt.T.Sub(t.FirstAt.T)
+		dur := t.finalAt.T.Sub(t.firstAt.T)
 		all = append(all, dur)
-		if actioning[decisionKey(t.Action, t.Measure)] {
+		if actioning[decisionKey(t.action, t.measure)] {
 			acted = append(acted, dur)
 		}
 	}
@@ -381,30 +388,53 @@ func appeals(ctx context.Context, db *database.DB, p Period, a *Appeals) error {
 		by[r.Appellant] += r.N
 	}
 	a.ByAppellant = by.list(Appellants)
-	var decided []struct {
-		State     string
-		OpenedAt  Time
-		DecidedAt Time
+	type appealTimes struct {
+		state               string
+		openedAt, decidedAt Time
 	}
-	err = db.R.WithContext(ctx).Raw(`SELECT state, opened_at, decided_at FROM appeals
-		WHERE decided_at >= ? AND decided_at < ?`, p.From, p.To).Scan(&decided).Error
+	var decided []appealTimes
+	err = scanRows(ctx, db, func(sc func(...any) error) error {
+		var x appealTimes
+		if err := sc(&x.state, &x.openedAt, &x.decidedAt); err != nil {
+			return err
+		}
+		decided = append(decided, x)
+		return nil
+	}, `SELECT state, opened_at, decided_at FROM appeals
+		WHERE decided_at >= ? AND decided_at < ?`, p.From, p.To)
 	if err != nil {
 		return err
 	}
 	var durs []time.Duration
 	for _, x := range decided {
-		switch x.State {
+		switch x.state {
 		case "upheld":
 			a.Upheld++
 		case "reversed":
 			a.Reversed++
 		}
-		durs = append(durs, x.DecidedAt.T.Sub(x.OpenedAt.T))
+		durs = append(durs, x.decidedAt.T.Sub(x.openedAt.T))
 	}
 	a.TimeToDecide = MedianOf(durs)
 	err = db.R.WithContext(ctx).Raw(`SELECT COUNT(*) FROM appeals
 		WHERE opened_at < ? AND (decided_at IS NULL OR decided_at >= ?)`, p.To, p.To).Scan(&a.OpenAtEnd).Error
 	return err
+}
+
+// scanRows runs q and calls each with a scan function per row. Rows are
+// scanned by database/sql, not gorm, so Time can read either driver's value.
+func scanRows(ctx context.Context, db *database.DB, each func(scan func(...any) error) error, q string, args ...any) error {
+	rows, err := db.R.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // MedianOf is the median of ds: the middle value, or for an even count the

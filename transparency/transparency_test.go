@@ -27,7 +27,7 @@ type column struct{ name, pgType string }
 
 // load inserts rows into table with one statement per 10,000 rows: the rows
 // travel as one JSON array that the database unpacks (json_each on SQLite,
-// json_array_elements on PostgreSQL), which takes seconds for 100,000 rows on
+// jsonb_array_elements on PostgreSQL), which takes seconds for 100,000 rows on
 // either, where row-by-row inserts would take minutes.
 func load(t testing.TB, db *database.DB, table string, cols []column, rows [][]any) {
 	t.Helper()
@@ -43,7 +43,7 @@ func load(t testing.TB, db *database.DB, table string, cols []column, rows [][]a
 	}
 	from := "json_each(?)"
 	if db.Dialect == database.Postgres {
-		from = "json_array_elements(CAST(? AS json)) AS value"
+		from = "jsonb_array_elements(CAST(? AS jsonb)) AS value"
 	}
 	q := "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(sel, ", ") + " FROM " + from
 	for start := 0; start < len(rows); start += 10000 {

@@ -132,16 +132,16 @@ func (v *transparencyView) Cell(section, key, subkey string) template.HTML {
 	id := section + "/" + key + "/" + subkey
 	val := v.figures[id]
 	return template.HTML(`<td class="num" data-figure="` + template.HTMLEscapeString(id) + `" data-value="` + template.HTMLEscapeString(val) + `">` +
-		template.HTMLEscapeString(displayFigure(key, val)) + `</td>`)
+		template.HTMLEscapeString(displayFigure(key, subkey, val)) + `</td>`)
 }
 
 // displayFigure formats a CSV value for people: counts with thousands
 // separators, durations in days, hours and minutes, shares with a % sign.
-func displayFigure(key, val string) string {
+func displayFigure(key, subkey, val string) string {
 	switch {
 	case val == "":
 		return "—"
-	case strings.HasSuffix(key, "_seconds"):
+	case strings.HasSuffix(key, "_seconds") && subkey != "count":
 		f, err := strconv.ParseFloat(val, 64)
 		if err != nil {
 			return val

@@ -10,7 +10,9 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
+	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/transparency"
 )
 
@@ -53,6 +55,7 @@ func TestTransparencyDownloadsMatchPage(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			e := newEnv(t, d)
+			restrictOverHTTP(t, e, e.login(policy.Reviewer))
 			c := e.client()
 			page := c.get("/transparency")
 			if page.StatusCode != http.StatusOK {
@@ -89,6 +92,9 @@ func TestTransparencyDownloadsMatchPage(t *testing.T) {
 					t.Errorf("csv figure %s is not on the page", id)
 				}
 			}
+			if figs["decisions_by_action/restrict/total"] != "1" || figs["decisions/total/"] != "1" {
+				t.Errorf("the restriction is not counted: %q of %q", figs["decisions_by_action/restrict/total"], figs["decisions/total/"])
+			}
 			if n := doc.Find("svg.chart").Length(); n != 5 {
 				t.Errorf("%d charts, want 5", n)
 			}
@@ -109,6 +115,19 @@ func TestTransparencyDownloadsMatchPage(t *testing.T) {
 			}
 			if len(rep.Rows()) != len(figs) {
 				t.Errorf("json has %d figures, csv %d", len(rep.Rows()), len(figs))
+			}
+
+			// The period's report is cached: a change shows in a period not
+			// asked for yet, and in this one only after the cache's minute.
+			if err := e.db.W.Exec("UPDATE decisions SET ground_type = 'terms' WHERE action = 'restrict'").Error; err != nil {
+				t.Fatal(err)
+			}
+			if again := readCSV(t, c.get(csvURL).Body); again["decisions_by_action/restrict/terms"] != figs["decisions_by_action/restrict/terms"] {
+				t.Errorf("cached period recomputed at once: terms %q, was %q", again["decisions_by_action/restrict/terms"], figs["decisions_by_action/restrict/terms"])
+			}
+			other := "/transparency.csv?from=" + time.Now().UTC().AddDate(0, 0, -7).Format("2006-01-02")
+			if fresh := readCSV(t, c.get(other).Body); fresh["decisions_by_action/restrict/terms"] != "1" {
+				t.Errorf("another period: restrict on terms %q, want 1", fresh["decisions_by_action/restrict/terms"])
 			}
 
 			for _, bad := range []struct{ query, field, words string }{
@@ -140,5 +159,39 @@ func TestTransparencyDownloadsMatchPage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTransparencyRateLimit checks that one client cannot make the server
+// compute period after period: cache misses are limited per address, cached
+// periods are not.
+func TestTransparencyRateLimit(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	c := e.client()
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	limited := 0
+	for i := range 40 {
+		q := "/transparency.json?from=" + start.AddDate(0, 0, i).Format("2006-01-02") + "&to=2025-01-01"
+		res := c.get(q)
+		switch res.StatusCode {
+		case http.StatusOK:
+		case http.StatusTooManyRequests:
+			limited++
+			if res.Header.Get("Retry-After") == "" {
+				t.Errorf("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("%s: %d %s", q, res.StatusCode, res.Body)
+		}
+		if i < 10 && res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d refused: the burst allows 10", i)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 different periods at once were all computed")
+	}
+	// A period already computed is served from the cache, limit or not.
+	if res := c.get("/transparency.json?from=2024-01-01&to=2025-01-01"); res.StatusCode != http.StatusOK {
+		t.Errorf("cached period: %d", res.StatusCode)
 	}
 }

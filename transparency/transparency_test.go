@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -581,4 +582,35 @@ func TestPercent(t *testing.T) {
 			t.Errorf("Percent(%d, %d) = %v, want %v", c.n, c.of, got, c.want)
 		}
 	}
+}
+
+// TestComputeTime measures Compute on a large generated data set, when
+// DOCKET_TRANSPARENCY_REPORTS says how many notices (e.g. 1000000); it is a
+// measurement for NOTES, not a check.
+func TestComputeTime(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("DOCKET_TRANSPARENCY_REPORTS"))
+	if n <= 0 {
+		t.Skip("set DOCKET_TRANSPARENCY_REPORTS to measure")
+	}
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		start := time.Now()
+		generate(t, db, n, 1, nil)
+		t.Logf("generated %d notices in %s", n, time.Since(start).Round(time.Millisecond))
+		if db.Dialect == database.Postgres {
+			if err := db.W.Exec("ANALYZE").Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range []transparency.Period{
+			{From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)},
+			{From: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		} {
+			t0 := time.Now()
+			rep, err := transparency.Compute(context.Background(), db, p, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d notices, %d decisions: %s", p, rep.Notices.Total, rep.Decisions.Total, time.Since(t0).Round(time.Millisecond))
+		}
+	})
 }

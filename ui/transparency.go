@@ -53,10 +53,7 @@ type transparencyEntry struct {
 func (s *Server) transparencyReport(c echo.Context, p transparency.Period) (*transparency.Report, error) {
 	ctx := c.Request().Context()
 	tc, key, now := s.transparency, p.String(), s.now()
-	tc.mu.Lock()
-	e, ok := tc.entries[key]
-	if ok && (e.at.IsZero() || now.Sub(e.at) < transparencyTTL) {
-		tc.mu.Unlock()
+	wait := func(e *transparencyEntry) (*transparency.Report, error) {
 		select {
 		case <-e.done:
 			return e.rep, e.err
@@ -64,17 +61,47 @@ func (s *Server) transparencyReport(c echo.Context, p transparency.Period) (*tra
 			return nil, ctx.Err()
 		}
 	}
+	// fresh returns the entry to wait for, if one is computing or young
+	// enough; stale is an older finished report. Call with tc.mu held.
+	fresh := func() (e, stale *transparencyEntry) {
+		e, ok := tc.entries[key]
+		switch {
+		case !ok:
+			return nil, nil
+		case e.at.IsZero() || now.Sub(e.at) < transparencyTTL:
+			return e, nil
+		}
+		return nil, e
+	}
+	tc.mu.Lock()
+	e, stale := fresh()
+	var old *transparency.Report
+	if stale != nil {
+		old = stale.rep
+	}
+	tc.mu.Unlock()
+	if e != nil {
+		return wait(e)
+	}
+	// A miss costs the client a token; the lock is not held meanwhile (the
+	// store may be the database).
 	if store := s.limits.Store; store != nil {
 		d, err := store.Allow(ctx, "transparency:"+ratelimit.ClientKey(c.RealIP()), transparencyLimit, now)
 		if err != nil {
-			tc.mu.Unlock()
 			return nil, err
 		}
 		if !d.Allowed {
-			tc.mu.Unlock()
+			if old != nil {
+				return old, nil // a minute or more old, but better than a refusal
+			}
 			c.Response().Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
 			return nil, echo.NewHTTPError(http.StatusTooManyRequests, "Too many different periods asked for from your network in a short time; wait "+strconv.Itoa(d.RetryAfterSeconds())+" seconds, or choose one of the periods listed.")
 		}
+	}
+	tc.mu.Lock()
+	if e, _ := fresh(); e != nil { // another request started it meanwhile
+		tc.mu.Unlock()
+		return wait(e)
 	}
 	if len(tc.entries) >= transparencyKeep {
 		// Drop the oldest finished entry; one still computing stays.

@@ -7,7 +7,7 @@ INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES
     ('p', 'anonymous', '/transparency', 'GET'),
     ('p', 'anonymous', '/transparency.csv', 'GET'),
     ('p', 'anonymous', '/transparency.json', 'GET');
-CREATE INDEX reports_received_idx ON reports (received_at);
+CREATE INDEX reports_received_idx ON reports (received_at, category, channel, status, reporter_id);
 CREATE INDEX appeals_opened_idx ON appeals (opened_at);
 CREATE INDEX appeals_decided_idx ON appeals (decided_at);
 

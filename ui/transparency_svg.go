@@ -166,11 +166,11 @@ func transparencyCharts(r *transparency.Report) []template.HTML {
 	}
 	return []template.HTML{
 		svgBarChart("chart-categories", "Notices received by category and channel",
-			"Horizontal bars, one per category, split by channel; the number after each bar is the category's total of "+thousands(n.Total)+" notices.", chLegend, cats),
+			"Horizontal bars, one per category, split by channel (web form, API, email); the number after each bar is the category's total. "+thousands(n.Total)+" notices in all.", chLegend, cats),
 		svgBarChart("chart-sources", "Notices received by source",
 			"Horizontal bars: notices from trusted flaggers, the public and abuse networks.", nil, single(n.BySource)),
 		svgBarChart("chart-actions", "Decisions by type and ground",
-			"Horizontal bars, one per type of decision, split by ground (law, terms of service, none recorded); the number after each bar is the type's total of "+thousands(d.Total)+" decisions.", grLegend, acts),
+			"Horizontal bars, one per type of decision, split by ground (law, terms of service, none recorded); the number after each bar is the type's total. "+thousands(d.Total)+" decisions in all.", grLegend, acts),
 		svgBarChart("chart-automated", "Decisions by automated help",
 			"Horizontal bars: decisions made without automated means, partly and fully automated.", nil, single(d.Automated)),
 		svgBarChart("chart-appeals", "Appeals",

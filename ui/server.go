@@ -96,6 +96,8 @@ type Server struct {
 
 	reconciler *reconcile.Reconciler
 	links      *signedlink.Signer
+
+	transparency *transparencyCache
 }
 
 // New builds the server and registers every route.
@@ -268,6 +270,7 @@ func (s *Server) routes() {
 	s.routesForward()
 	s.routesAppeals()
 	s.routesAuditor()
+	s.routesTransparency()
 }
 
 // Handler returns the server as an http.Handler.

@@ -276,7 +276,7 @@ type Decision struct {
 	// one); Automated is none, partial or full (migration 00036). Both feed
 	// the statement of reasons and the transparency report.
 	GroundType string
-	Automated  string
+	Automated  string `gorm:"default:none"` // decisions made elsewhere (reinstate) leave it to the column default
 }
 
 // AwaitingSignoff reports whether d still needs sign-offs: a proposal, or an

@@ -80,6 +80,7 @@ type actionData struct {
 	DecidedAt    string
 	AppealURL    string // the signed link to appeal, when Docket's URL is configured
 	AppealBy     string // the last day to appeal
+	Statement    string // the statement of reasons in text form, for a restriction or termination
 }
 
 // render executes kind's template with data and splits off the subject.

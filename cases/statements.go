@@ -204,6 +204,9 @@ func firstMessage(f map[string]string) string {
 	return f[keys[0]]
 }
 
+// HasStatement reports whether d owes a statement of reasons, for pages.
+func (d *Decision) HasStatement() bool { return restricts(d) }
+
 // restricts reports whether d owes a statement of reasons.
 func restricts(d *Decision) bool { return d.Action == Restrict || d.Action == Terminate }
 
@@ -240,6 +243,9 @@ var automatedTDB = map[string]string{
 func (p *Proposal) checkGround(f map[string]string) {
 	if p.GroundType != "" && p.GroundType != "illegal" && p.GroundType != "terms" {
 		f["ground_type"] = "Choose illegal content or a breach of the terms of service."
+	}
+	if p.RequireGround && p.GroundType == "" && p.Action != NoAction && p.Action != Reinstate && p.Action != "" {
+		f["ground_type"] = "Choose whether the content is illegal or breaks the terms of service."
 	}
 	if p.GroundType != "" && (p.Action == NoAction || p.Action == Reinstate) {
 		p.GroundType = "" // nothing is restricted, so nothing needs a ground type

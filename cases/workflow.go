@@ -311,6 +311,9 @@ type Proposal struct {
 	// Statement holds the reviewer's edits of the statement of reasons'
 	// draft (statements.go); nil keeps the generated draft.
 	Statement *StatementEdit
+	// RequireGround makes GroundType required for warn, restrict and
+	// terminate (the decide form sets it; older callers leave it off).
+	RequireGround bool
 }
 
 // EmergencyDeadline is how long legal and leadership have to ratify an

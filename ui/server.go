@@ -267,6 +267,7 @@ func (s *Server) routes() {
 	s.routesEdge()
 	s.routesForward()
 	s.routesAppeals()
+	s.routesStatements()
 }
 
 // Handler returns the server as an http.Handler.

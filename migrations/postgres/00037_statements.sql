@@ -31,6 +31,7 @@ CREATE INDEX statements_case_idx ON statements (case_id);
 -- it is a draft). The export (admin/sor) is for admins and legal, read by auditors.
 INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES
     ('p', 'reviewer', '/cases/:id/statement/preview', 'POST'),
+    ('p', 'legal', '/cases/:id/statement/preview', 'POST'),
     ('p', 'reviewer', '/statements/:id', 'GET'),
     ('p', 'legal', '/statements/:id', 'GET'),
     ('p', 'leadership', '/statements/:id', 'GET'),

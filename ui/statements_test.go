@@ -1,0 +1,160 @@
+package ui_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/testdb"
+	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/sor"
+)
+
+func init() {
+	for k, v := range statementMatrix {
+		matrix[k] = v
+	}
+}
+
+// sorExporters: admins and legal export, auditors read; statement readers:
+// everyone who takes part in decisions, and auditors.
+var (
+	sorExporters = map[string]outcome{
+		policy.Anonymous: login, policy.Reviewer: forbid, policy.SeniorReviewer: forbid, policy.Leadership: forbid,
+	}
+	statementReaders = map[string]outcome{policy.Anonymous: login, policy.Admin: forbid}
+	statementEditors = map[string]outcome{policy.Anonymous: login, policy.Admin: forbid, policy.Auditor: forbid}
+)
+
+var statementMatrix = map[string]map[string]outcome{
+	"POST /cases/:id/statement/preview": claimers,
+	"GET /statements/:id":               statementReaders,
+	"POST /statements/:id":              statementEditors,
+	"GET /admin/sor":                    sorExporters,
+	"GET /admin/sor/export":             sorExporters,
+	"GET /admin/sor/:id":                sorExporters,
+}
+
+func TestStatementsOverHTTP(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) { testStatementsOverHTTP(t, d) })
+	}
+}
+
+func testStatementsOverHTTP(t *testing.T, d database.Dialect) {
+	e := newEnv(t, d)
+	rev := e.login(policy.Reviewer)
+	caseID := caseIDFor(t, e, "lumenphoto.example", "copyright")
+	path := "/cases/" + itoa(caseID)
+	if res := rev.post(path+"/claim", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("claim: %d", res.StatusCode)
+	}
+	page := rev.get(path)
+	if page.doc(t).Find("#decide-form select#ground_type").Length() != 1 || page.doc(t).Find("#decide-form #sor-preview").Length() != 1 {
+		t.Fatal("decide form lacks the ground type or the statement preview")
+	}
+	form := url.Values{"action": {"restrict"}, "grounds": {"Copyright Directive art. 17"}, "ground_type": {"illegal"}, "automated": {"none"},
+		"explanation": {"The gallery republishes an agency's photographs without a licence."}}
+
+	// The preview renders the generated draft as editable fields.
+	prev := rev.post(path+"/statement/preview", form)
+	if prev.StatusCode != http.StatusOK || !strings.Contains(prev.doc(t).Find("#sor_ground").Text(), "Copyright Directive art. 17") ||
+		prev.doc(t).Find(`input[name="sor_present"]`).Length() != 1 || !strings.Contains(prev.doc(t).Find("#sor-text").Text(), "European Economic Area") {
+		t.Fatalf("preview: %d\n%s", prev.StatusCode, prev.Body)
+	}
+	if strings.Contains(prev.Body, "<html") {
+		t.Error("the preview is a fragment, not a page")
+	}
+	if res := rev.post(path+"/statement/preview", url.Values{"action": {"warn"}}); !strings.Contains(res.Body, "sor-none") {
+		t.Errorf("preview of a warning: %s", res.Body)
+	}
+
+	// The ground type is required by the form; the edited draft is checked by field.
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Set("ground_type", "")
+	if res := rev.post(path+"/decide", bad); res.StatusCode != http.StatusUnprocessableEntity || res.doc(t).Find("#decide-form .invalid #ground_type").Length() != 1 {
+		t.Errorf("no ground type: %d", res.StatusCode)
+	}
+	xss := `<script>alert("sor")</script>`
+	form.Set("sor_present", "1")
+	form.Set("sor_facts", "Facts "+xss)
+	form.Set("sor_ground", "")
+	form.Set("sor_explanation", "Explained "+xss)
+	form.Set("sor_scope", "EEA")
+	form.Set("sor_content_type_other", "Website")
+	form.Set("sor_redress", "Appeal "+xss)
+	res := rev.post(path+"/decide", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.doc(t).Find("#sor-fields .invalid").Text(), "illegal_content_legal_ground") {
+		t.Fatalf("empty legal ground: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	if got := res.doc(t).Find("#sor_facts").Text(); got != "Facts "+xss {
+		t.Errorf("typed facts not kept: %q", got)
+	}
+	form.Set("sor_ground", "Copyright Directive art. 17 "+xss)
+	if res := rev.post(path+"/decide", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restrict: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	var did int64
+	e.db.R.Table("decisions").Select("id").Where("case_id = ? AND status = 'final'", caseID).Scan(&did)
+
+	// The statement page shows it escaped, final, valid.
+	sp := rev.get("/statements/" + itoa(did))
+	if sp.StatusCode != http.StatusOK || strings.Contains(sp.Body, xss) || !strings.Contains(sp.Body, "&lt;script&gt;") {
+		t.Fatalf("statement page: %d, raw script %v", sp.StatusCode, strings.Contains(sp.Body, xss))
+	}
+	if sp.doc(t).Find("#statement-valid").Length() != 1 || sp.doc(t).Find("#statement-form").Length() != 0 {
+		t.Errorf("final statement: valid %d, form %d", sp.doc(t).Find("#statement-valid").Length(), sp.doc(t).Find("#statement-form").Length())
+	}
+	if !strings.Contains(sp.doc(t).Find("#statement-text").Text(), "Facts "+xss) {
+		t.Errorf("text: %s", sp.doc(t).Find("#statement-text").Text())
+	}
+	if e := rev.post("/statements/"+itoa(did), url.Values{"sor_facts": {"late"}}); e.StatusCode != http.StatusConflict {
+		t.Errorf("edit of a final statement: %d", e.StatusCode)
+	}
+	if cp := rev.get(path); cp.doc(t).Find(`a.statement-link[href="/statements/`+itoa(did)+`"]`).Length() != 1 {
+		t.Error("case page does not link the statement")
+	}
+
+	// The export page lists it as valid; the single and the batch download validate.
+	legal := e.login(policy.Legal)
+	ap := legal.get("/admin/sor?since=2000-01-01")
+	if ap.StatusCode != http.StatusOK || !strings.Contains(ap.doc(t).Find("#sor-list").Text(), "docket-decision-"+itoa(did)) {
+		t.Fatalf("admin/sor: %d\n%s", ap.StatusCode, ap.doc(t).Find("main").Text())
+	}
+	if strings.Contains(ap.Body, xss) {
+		t.Error("admin/sor shows raw script")
+	}
+	one := legal.get("/admin/sor/" + itoa(did))
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(one.Body), &doc); err != nil || one.StatusCode != http.StatusOK {
+		t.Fatalf("single JSON: %d %v", one.StatusCode, err)
+	}
+	if errs := sor.Validate(doc); len(errs) > 0 || doc["puid"] != "docket-decision-"+itoa(did) {
+		t.Errorf("single JSON invalid: %v %v", errs, doc["puid"])
+	}
+	batch := legal.get("/admin/sor/export?since=2000-01-01&page=1")
+	var b sor.Batch
+	if err := json.Unmarshal([]byte(batch.Body), &b); err != nil || batch.StatusCode != http.StatusOK || len(b.Statements) == 0 {
+		t.Fatalf("batch JSON: %d %v", batch.StatusCode, err)
+	}
+	if errs := sor.ValidateBatch(b); len(errs) > 0 {
+		t.Errorf("batch invalid: %v", errs)
+	}
+	if res := legal.get("/admin/sor/export?since=2000-01-01&page=9"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("batch 9: %d", res.StatusCode)
+	}
+	if res := legal.get("/admin/sor?since=yesterday"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad date: %d", res.StatusCode)
+	}
+	var exported int64
+	e.db.R.Table("statements").Where("exported_at IS NOT NULL").Count(&exported)
+	if exported == 0 {
+		t.Error("the batch download did not record the export")
+	}
+}

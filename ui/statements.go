@@ -3,8 +3,8 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
-	"html"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"

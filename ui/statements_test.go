@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dockethq/docket/internal/database"
+	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
 	"github.com/dockethq/docket/sor"
@@ -157,4 +158,79 @@ func testStatementsOverHTTP(t *testing.T, d database.Dialect) {
 	if exported == 0 {
 		t.Error("the batch download did not record the export")
 	}
+}
+
+// A termination's draft is edited by the proposer and legal while it waits,
+// audited, refused to others, and final with the last sign-off; the customer's
+// notice carries the edited text.
+func TestStatementDraftOverHTTP(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	rev := e.login(policy.Reviewer)
+	caseID := caseIDFor(t, e, "lumenphoto.example", "copyright")
+	path := "/cases/" + itoa(caseID)
+	rev.post(path+"/claim", nil)
+	res := rev.post(path+"/decide", url.Values{"action": {"terminate"}, "grounds": {"Terms §4.1 repeat infringement"}, "ground_type": {"terms"},
+		"automated": {"partial"}, "explanation": {"Repeated copyright infringement after warnings."}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("propose: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	var did int64
+	e.db.R.Table("decisions").Select("id").Where("case_id = ? AND status = 'proposed'", caseID).Scan(&did)
+	sp := rev.get("/statements/" + itoa(did))
+	if sp.doc(t).Find("#statement-form").Length() != 1 || sp.doc(t).Find("#statement-draft").Length() != 1 {
+		t.Fatalf("proposer sees no edit form: %d", sp.StatusCode)
+	}
+	edit := url.Values{"sor_facts": {"Edited by the proposer."}, "sor_ground": {"Terms §4.1"}, "sor_explanation": {"Three notices in a month."},
+		"sor_scope": {"EEA"}, "sor_content_type_other": {"Website"}, "sor_redress": {"Appeal within six months."}}
+	if res := e.login(policy.SeniorReviewer).post("/statements/"+itoa(did), clone(edit)); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a reviewer who neither proposed nor signs off edited: %d", res.StatusCode)
+	}
+	if res := rev.post("/statements/"+itoa(did), clone(edit)); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("proposer edit: %d %s", res.StatusCode, res.Body)
+	}
+	legal := e.login(policy.Legal)
+	if sg := legal.get("/signoffs/" + itoa(did)); sg.doc(t).Find(`#statement-link[href="/statements/` + itoa(did) + `"]`).Length() != 1 {
+		t.Error("the sign-off page does not link the statement")
+	}
+	edit.Set("sor_facts", "Edited by legal.")
+	if res := legal.post("/statements/"+itoa(did), clone(edit)); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("legal's edit: %d", res.StatusCode)
+	}
+	edit.Set("sor_scope", "DE XX")
+	if res := legal.post("/statements/"+itoa(did), clone(edit)); res.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.doc(t).Find("#statement-form .invalid").Text(), "territorial_scope") {
+		t.Errorf("bad scope: %d", res.StatusCode)
+	}
+	var edits int64
+	e.db.R.Table("audit_events").Where("action = 'statement.edited' AND object_id = ?", itoa(caseID)).Count(&edits)
+	if edits != 2 {
+		t.Errorf("%d edits audited, want 2", edits)
+	}
+	if res := approve(legal, did, "legal", demo.Password); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("legal approves: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	if res := approve(e.login(policy.Leadership), did, "leadership", demo.Password); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("leadership approves: %d", res.StatusCode)
+	}
+	sp = rev.get("/statements/" + itoa(did))
+	if sp.doc(t).Find("#statement-status").Text() != "final" || sp.doc(t).Find("#statement-form").Length() != 0 ||
+		!strings.Contains(sp.doc(t).Find("#statement-text").Text(), "Edited by legal.") {
+		t.Errorf("after sign-off: %s", sp.doc(t).Find("main").Text())
+	}
+	var bodies []string
+	e.db.R.Table("notices").Where("case_id = ? AND kind = 'customer_action'", caseID).Pluck("body", &bodies)
+	if len(bodies) == 1 && !strings.Contains(strings.Join(strings.Fields(bodies[0]), " "), "Edited by legal.") {
+		t.Errorf("customer notice lacks the statement:\n%s", bodies[0])
+	}
+}
+
+// clone copies a form: client.post writes its own CSRF token into it.
+func clone(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		if k != "_csrf" {
+			out[k] = append([]string(nil), vs...)
+		}
+	}
+	return out
 }

@@ -189,7 +189,7 @@ func TestStatementDraftOverHTTP(t *testing.T) {
 		t.Fatalf("proposer edit: %d %s", res.StatusCode, res.Body)
 	}
 	legal := e.login(policy.Legal)
-	if sg := legal.get("/signoffs/" + itoa(did)); sg.doc(t).Find(`#statement-link[href="/statements/` + itoa(did) + `"]`).Length() != 1 {
+	if sg := legal.get("/signoffs/" + itoa(did)); sg.doc(t).Find(`#statement-link[href="/statements/`+itoa(did)+`"]`).Length() != 1 {
 		t.Error("the sign-off page does not link the statement")
 	}
 	edit.Set("sor_facts", "Edited by legal.")

@@ -81,11 +81,16 @@ type StatementEdit struct {
 	Scope            string // territorial_scope: country codes separated by spaces or commas, or "EEA"
 	ContentTypeOther string // content_type_other
 	Redress          string
+	// GroundType ("illegal" or "terms") is taken only when the statement has
+	// no decision_ground yet: a decision made without one (the JSON API,
+	// older callers); legal fixes it before export.
+	GroundType string
 }
 
 // editFields maps the TDB field a form field edits, for errors.
 var editFields = map[string]string{
 	"decision_facts":                   "sor_facts",
+	"decision_ground":                  "sor_ground_type",
 	"illegal_content_legal_ground":     "sor_ground",
 	"incompatible_content_ground":      "sor_ground",
 	"illegal_content_explanation":      "sor_explanation",
@@ -131,6 +136,16 @@ func (e StatementEdit) apply(st *sor.Statement, redress *string) []string {
 			changed = append(changed, field)
 		}
 	}
+	if st.DecisionGround == "" {
+		switch e.GroundType {
+		case "illegal":
+			st.DecisionGround = "DECISION_GROUND_ILLEGAL_CONTENT"
+			changed = append(changed, "decision_ground")
+		case "terms":
+			st.DecisionGround = "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+			changed = append(changed, "decision_ground")
+		}
+	}
 	set("decision_facts", &st.DecisionFacts, e.Facts)
 	set("decision_ground_reference_url", &st.DecisionGroundReferenceURL, e.ReferenceURL)
 	if slices.Contains(st.ContentType, "CONTENT_TYPE_OTHER") {
@@ -143,6 +158,10 @@ func (e StatementEdit) apply(st *sor.Statement, redress *string) []string {
 	case "DECISION_GROUND_ILLEGAL_CONTENT":
 		set("illegal_content_legal_ground", &st.IllegalContentLegalGround, e.Ground)
 		set("illegal_content_explanation", &st.IllegalContentExplanation, e.Explanation)
+		st.IncompatibleContentGround, st.IncompatibleContentExplanation = "", ""
+	}
+	if st.DecisionGround == "DECISION_GROUND_INCOMPATIBLE_CONTENT" {
+		st.IllegalContentLegalGround, st.IllegalContentExplanation = "", ""
 	}
 	scope := parseScope(e.Scope)
 	if !slices.Equal(scope, st.TerritorialScope) {
@@ -369,6 +388,10 @@ func draft(tx *gorm.DB, c *Case, d *Decision, now time.Time) (sor.Statement, err
 	case "terms":
 		st.DecisionGround = "DECISION_GROUND_INCOMPATIBLE_CONTENT"
 		st.IncompatibleContentGround, st.IncompatibleContentExplanation = d.Grounds, d.Explanation
+	default:
+		// No ground type: the TDB ignores these without a decision_ground,
+		// but they carry the grounds into the form that sets one.
+		st.IllegalContentLegalGround, st.IllegalContentExplanation = d.Grounds, d.Explanation
 	}
 	facts := fmt.Sprintf("Category: %s.", c.Category.Label())
 	if notices > 0 {
@@ -517,8 +540,19 @@ func (s *Service) statementView(db *gorm.DB, a Actor, where string, id int64, qu
 	}
 	v.TDB = v.Statement.TDB()
 	v.Problems = v.TDB.Check()
-	v.CanEdit = v.Statement.Status == "draft" && v.Decision.Status == "proposed" && mayEdit(a, &v.Decision)
+	v.CanEdit = editable(a, &v.Statement, &v.Decision, v.Problems)
 	return &v, nil
+}
+
+// editable: a draft by its proposer and those who sign it off; a final
+// statement only while it is not exported and breaks a rule, by legal, so a
+// statement that cannot go to the TDB can be mended (the customer's notice
+// has gone out; the fix is audited).
+func editable(a Actor, st *Statement, d *Decision, problems sor.Errors) bool {
+	if st.Status == "draft" {
+		return d.Status == "proposed" && mayEdit(a, d)
+	}
+	return st.ExportedAt == nil && len(problems) > 0 && a.can("signoff/legal", "give")
 }
 
 // EditStatement changes a draft. Only the proposer and people who may sign the
@@ -545,13 +579,17 @@ func (s *Service) EditStatement(ctx context.Context, a Actor, id int64, queues [
 		if err := tx.Take(&d, row.DecisionID).Error; err != nil {
 			return err
 		}
-		switch {
-		case row.Status != "draft" || d.Status != "proposed":
-			return errs.E(errs.Conflict, "This statement is final: it can no longer be edited.")
-		case !mayEdit(a, &d):
-			return errs.E(errs.Forbidden, "Only the proposer and those who sign it off may edit this statement.")
-		}
 		st := row.TDB()
+		switch {
+		case row.Status == "draft" && d.Status != "proposed":
+			return errs.E(errs.Conflict, "This decision is no longer waiting for sign-off: its statement cannot be edited.")
+		case row.Status == "draft" && !mayEdit(a, &d):
+			return errs.E(errs.Forbidden, "Only the proposer and those who sign it off may edit this statement.")
+		case row.Status != "draft" && (row.ExportedAt != nil || len(st.Check()) == 0):
+			return errs.E(errs.Conflict, "This statement is final: it can no longer be edited.")
+		case row.Status != "draft" && !a.can("signoff/legal", "give"):
+			return errs.E(errs.Forbidden, "Only legal may correct a final statement before it is exported.")
+		}
 		redress := row.Redress
 		changed := e.apply(&st, &redress)
 		if err := e.check(st, redress); err != nil {
@@ -563,6 +601,12 @@ func (s *Service) EditStatement(ctx context.Context, a Actor, id int64, queues [
 		b, _ := json.Marshal(st)
 		if err := tx.Model(&row).Updates(map[string]any{"body": string(b), "redress": redress, "updated_at": now}).Error; err != nil {
 			return err
+		}
+		if slices.Contains(changed, "decision_ground") && d.GroundType == "" {
+			// Keep the decision's own column (read by the transparency report) in step.
+			if err := tx.Model(&Decision{}).Where("id = ? AND ground_type = ''", d.ID).Update("ground_type", e.GroundType).Error; err != nil {
+				return err
+			}
 		}
 		return audit.Record(tx, now, a.Subject(), "statement.edited", "case", strconv.FormatInt(c.ID, 10),
 			map[string]any{"decision": d.ID, "statement": row.ID, "fields": changed})

@@ -156,6 +156,23 @@ func TestStatementEveryKind(t *testing.T) {
 		if len(v.Problems["decision_ground"]) == 0 {
 			t.Errorf("no ground type, but no decision_ground error: %v", v.Problems)
 		}
+		// Legal mends it before export; nobody else may, and not after export.
+		fix := v.Edit()
+		fix.GroundType = "illegal"
+		if _, err := s.EditStatement(ctx, cases.Actor{UserID: rev.UserID}, v.Statement.ID, allQueues, fix); errs.CodeOf(err) != errs.Forbidden {
+			t.Errorf("a reviewer mended a final statement: %v", err)
+		}
+		if v, err := s.EditStatement(ctx, roles(people[1], "legal"), v.Statement.ID, allQueues, fix); err != nil || len(v.Problems) > 0 {
+			t.Fatalf("legal's fix: %v %v", err, v)
+		}
+		var gt string
+		db.R.Table("decisions").Select("ground_type").Where("id = ?", d.ID).Scan(&gt)
+		if gt != "illegal" {
+			t.Errorf("decisions.ground_type = %q after the fix", gt)
+		}
+		if _, err := s.EditStatement(ctx, roles(people[1], "legal"), v.Statement.ID, allQueues, fix); errs.CodeOf(err) != errs.Conflict {
+			t.Errorf("edit of a valid final statement: %v", err)
+		}
 
 		// Warn and no action restrict nothing: no statement.
 		_, d = sorDecide(t, s, rev, report(cases.Spam, "https://shop.acme.example/spam"), cases.Proposal{
@@ -266,7 +283,15 @@ func TestStatementEditBeforeFinal(t *testing.T) {
 			t.Error("proposer may not edit the draft")
 		}
 		e := v.Edit()
+		if e.Ground != "AUP 1.1 incitement" {
+			t.Errorf("the grounds are not offered for editing: %+v", e)
+		}
 		e.Facts = "The forum hosted <script>alert(1)</script> calls to violence."
+		// The proposal had no ground type: an edit must give one, and is refused by name otherwise.
+		if _, err := s.EditStatement(ctx, proposer, v.Statement.ID, allQueues, e); err == nil || !strings.Contains(err.Error(), "decision_ground") {
+			t.Errorf("edit without a ground type: %v", err)
+		}
+		e.GroundType = "terms"
 		if _, err := s.EditStatement(ctx, other, v.Statement.ID, allQueues, e); errs.CodeOf(err) != errs.Forbidden {
 			t.Errorf("another reviewer edited: %v", err)
 		}

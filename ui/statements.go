@@ -40,10 +40,12 @@ func init() {
 // sorFields is what the _statement.html partial shows: the editable fields
 // of a draft, their errors, and the statement as the customer will read it.
 type sorFields struct {
-	Edit     cases.StatementEdit
-	Errors   map[string]string
-	Text     string
-	Problems sor.Errors
+	// NeedGround: the statement has no decision ground yet; the form asks.
+	NeedGround bool
+	Edit       cases.StatementEdit
+	Errors     map[string]string
+	Text       string
+	Problems   sor.Errors
 }
 
 // sorFromForm refills the fields from what the reviewer typed, after an error.
@@ -54,7 +56,7 @@ func sorFromForm(form url.Values, errors map[string]string) sorFields {
 func editFrom(form url.Values) cases.StatementEdit {
 	return cases.StatementEdit{Facts: form.Get("sor_facts"), Ground: form.Get("sor_ground"), Explanation: form.Get("sor_explanation"),
 		ReferenceURL: form.Get("sor_reference_url"), Scope: form.Get("sor_scope"), ContentTypeOther: form.Get("sor_content_type_other"),
-		Redress: form.Get("sor_redress")}
+		Redress: form.Get("sor_redress"), GroundType: form.Get("sor_ground_type")}
 }
 
 // statementFields adds the decide form's ground type, automation and, when
@@ -144,7 +146,8 @@ func (s *Server) renderStatement(c echo.Context, status int, v view) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(sv.TDB, "", "  ")
-	p := statementPage{V: sv, JSON: string(b), Flash: s.popFlash(c), Fields: sorFields{Edit: sv.Edit(), Errors: v.Errors, Text: sv.Text(), Problems: sv.Problems}}
+	p := statementPage{V: sv, JSON: string(b), Flash: s.popFlash(c), Fields: sorFields{Edit: sv.Edit(), Errors: v.Errors, Text: sv.Text(),
+		Problems: sv.Problems, NeedGround: sv.TDB.DecisionGround == ""}}
 	if v.Form != nil {
 		p.Fields.Edit = editFrom(v.Form)
 	}

@@ -234,3 +234,35 @@ func clone(v url.Values) url.Values {
 	}
 	return out
 }
+
+// A final statement that breaks a rule (a decision made without a ground type)
+// is listed as invalid, and legal mends it before export.
+func TestStatementMendOverHTTP(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	rev := e.login(policy.Reviewer)
+	_, did, _ := restrictOverHTTP(t, e, rev) // posts no ground_type, as API-era callers do
+	legal := e.login(policy.Legal)
+	ap := legal.get("/admin/sor?since=2000-01-01")
+	if !strings.Contains(ap.doc(t).Find("#sor-list").Text(), "decision_ground") {
+		t.Fatalf("invalid statement not flagged: %s", ap.doc(t).Find("main").Text())
+	}
+	if res := legal.get("/admin/sor/" + itoa(did)); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "decision_ground") {
+		t.Errorf("single JSON of an invalid statement: %d %s", res.StatusCode, res.Body)
+	}
+	sp := legal.get("/statements/" + itoa(did))
+	if sp.doc(t).Find("#statement-form select#sor_ground_type").Length() != 1 {
+		t.Fatalf("legal cannot mend: %s", sp.doc(t).Find("main").Text())
+	}
+	if res := rev.post("/statements/"+itoa(did), url.Values{"sor_ground_type": {"terms"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("reviewer mended: %d", res.StatusCode)
+	}
+	form := url.Values{"sor_ground_type": {"terms"}, "sor_facts": {sp.doc(t).Find("#sor_facts").Text()},
+		"sor_ground": {"AUP 4.1 copyright"}, "sor_explanation": {"Photographs without a licence."}, "sor_scope": {"EEA"},
+		"sor_content_type_other": {"Website"}, "sor_redress": {"Appeal within six months."}}
+	if res := legal.post("/statements/"+itoa(did), form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mend: %d %s", res.StatusCode, res.doc(t).Find(".notice").Text())
+	}
+	if res := legal.get("/admin/sor/" + itoa(did)); res.StatusCode != http.StatusOK {
+		t.Errorf("mended statement: %d %s", res.StatusCode, res.Body)
+	}
+}

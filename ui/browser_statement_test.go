@@ -46,6 +46,19 @@ func TestBrowserStatementPreview(t *testing.T) {
 	if got := browserText(t, ctx, ".notice.ok"); !strings.Contains(got, "Decision recorded") {
 		t.Fatalf("flash = %q", got)
 	}
+	var did int64
+	e.db.R.Table("statements").Select("decision_id").Where("case_id = ?", caseID).Scan(&did)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/statements/"+itoa(did)), chromedp.WaitVisible(chromedp.ID("statement-valid"))); err != nil {
+		t.Fatalf("statement page: %v", err)
+	}
+	browserScreenshot(t, ctx, "sor-statement")
+	legal, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	browserLogin(t, legal, base, "legal@docket.example")
+	if err := chromedp.Do(legal, chromedp.Navigate(base+"/admin/sor?since=2000-01-01"), chromedp.WaitVisible(chromedp.ID("sor-list"))); err != nil {
+		t.Fatalf("admin/sor: %v", err)
+	}
+	browserScreenshot(t, legal, "sor-admin")
 	var body string
 	e.db.R.Table("statements").Select("body").Where("case_id = ? AND status = 'final'", caseID).Scan(&body)
 	if !strings.Contains(body, "Edited in the browser") || !strings.Contains(body, `"decision_ground":"DECISION_GROUND_ILLEGAL_CONTENT"`) {

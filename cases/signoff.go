@@ -263,6 +263,9 @@ func (s *Service) SignOff(ctx context.Context, a Actor, decisionID int64, role, 
 				if err := s.recordStrike(tx, c, &d, now); err != nil {
 					return err
 				}
+				if err := s.finalizeStatement(tx, a, c, &d, now); err != nil {
+					return err
+				}
 				if s.onFinal != nil {
 					return s.onFinal(tx, c, &d)
 				}

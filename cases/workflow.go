@@ -272,6 +272,11 @@ type Decision struct {
 	// changed); ExpiresAt is when it is lifted, set when it becomes final.
 	LastsSeconds int64
 	ExpiresAt    *time.Time
+	// GroundType is "illegal" (a legal ground) or "terms" (a contractual
+	// one); Automated is none, partial or full (migration 00036). Both feed
+	// the statement of reasons and the transparency report.
+	GroundType string
+	Automated  string `gorm:"default:none"` // decisions made elsewhere (reinstate) leave it to the column default
 }
 
 // AwaitingSignoff reports whether d still needs sign-offs: a proposal, or an
@@ -299,6 +304,16 @@ type Proposal struct {
 	// Lasts is how long an interstitial, block, restriction or termination
 	// lasts once final; zero means until another decision changes it.
 	Lasts time.Duration
+	// GroundType ("illegal" or "terms") and Automated ("none", "partial",
+	// "full"; empty means none) go into the statement of reasons.
+	GroundType string
+	Automated  string
+	// Statement holds the reviewer's edits of the statement of reasons'
+	// draft (statements.go); nil keeps the generated draft.
+	Statement *StatementEdit
+	// RequireGround makes GroundType required for warn, restrict and
+	// terminate (the decide form sets it; older callers leave it off).
+	RequireGround bool
 }
 
 // EmergencyDeadline is how long legal and leadership have to ratify an
@@ -323,6 +338,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 			f["explanation"] = err.(*errs.Error).Fields["explanation"]
 		}
 	}
+	p.checkGround(f)
 	if err := errs.Fields(f); err != nil {
 		return nil, nil, err
 	}
@@ -347,7 +363,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 		}
 		d = Decision{CaseID: c.ID, Action: p.Action, Grounds: p.Grounds, Explanation: p.Explanation, Status: "final",
 			ProposerID: a.UserID, CreatedAt: now, FinalAt: &now, Hostnames: "[]", Evidence: strings.TrimSpace(p.Evidence),
-			Measure: measure, URLs: "[]", LastsSeconds: int64(p.Lasts / time.Second)}
+			Measure: measure, URLs: "[]", LastsSeconds: int64(p.Lasts / time.Second), GroundType: p.GroundType, Automated: p.Automated}
 		d.Action = p.Action.stored()
 		if p.Action == BlockURL {
 			urls, hs, err := blockedURLs(tx, c, p.URLs)
@@ -376,6 +392,9 @@ func (s *Service) Decide(ctx context.Context, a Actor, caseID int64, p Proposal)
 			d.Emergency, d.SignoffDueAt = true, &due
 		}
 		if err := tx.Create(&d).Error; err != nil {
+			return err
+		}
+		if err := s.saveStatement(tx, a, c, &d, p.Statement, now); err != nil {
 			return err
 		}
 		if d.Action == Restrict {

@@ -398,7 +398,16 @@ func (n *Notifier) noticeDecisionFinal(tx *gorm.DB, c *cases.Case, d *cases.Deci
 	if d.ExpiresAt != nil {
 		text += " It will be lifted on " + mailTime(*d.ExpiresAt) + " unless we decide otherwise."
 	}
+	// The statement of reasons (DSA Art. 17) of a restriction or termination,
+	// final in this same transaction.
+	statement := ""
+	if st, err := cases.StatementOf(tx, d.ID); err != nil {
+		return fmt.Errorf("statement of decision %d: %w", d.ID, err)
+	} else if st != nil {
+		statement = st.Text()
+	}
 	out, err := render(KindCustomerAction, actionData{
+		Statement:    statement,
 		CustomerName: cust.Name,
 		Action:       label,
 		ActionText:   text,

@@ -8,6 +8,9 @@ import (
 	"text/template"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dockethq/docket/cases"
+	"github.com/dockethq/docket/sor"
 )
 
 // The notice templates are plain text (text/template): the first line is
@@ -80,6 +83,7 @@ type actionData struct {
 	DecidedAt    string
 	AppealURL    string // the signed link to appeal, when Docket's URL is configured
 	AppealBy     string // the last day to appeal
+	Statement    string // the statement of reasons in text form, for a restriction or termination
 }
 
 // render executes kind's template with data and splits off the subject.
@@ -128,7 +132,12 @@ func Preview(kind string) (Rendered, error) {
 		return render(kind, actionData{CustomerName: "Example Hosting Ltd", Action: label, ActionText: text,
 			Hostnames: []string{"login-verify.example", "www.login-verify.example"}, Category: "Phishing or fraud",
 			URLs: []string{"https://login-verify.example/account"}, Grounds: "Acceptable Use Policy §3.2 (fraud and phishing)",
-			Explanation: "The site imitated a bank's sign-in page to collect passwords.", CaseRef: caseRef(1042, 7), DecidedAt: at})
+			Explanation: "The site imitated a bank's sign-in page to collect passwords.", CaseRef: caseRef(1042, 7), DecidedAt: at,
+			Statement: cases.StatementText(sor.Statement{DecisionProvision: "DECISION_PROVISION_PARTIAL_SUSPENSION", TerritorialScope: sor.EEA,
+				ApplicationDate: "2026-11-25", DecisionFacts: "We received 2 report(s) about content on a website served through our network (category: Phishing or fraud), the first on 2026-11-24. A member of our abuse team reviewed the reported content. Our service for the affected site(s) was suspended.",
+				SourceType: "SOURCE_ARTICLE_16", AutomatedDecision: "AUTOMATED_DECISION_NOT_AUTOMATED", DecisionGround: "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+				IncompatibleContentGround: "Acceptable Use Policy §3.2 (fraud and phishing)", IncompatibleContentExplanation: "The site imitated a bank's sign-in page to collect passwords."},
+				cases.DefaultRedress)})
 	case KindForwardCustomer, KindForwardOrigin:
 		return render(kind, previewForward(kind, at))
 	}

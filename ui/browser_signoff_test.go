@@ -32,6 +32,7 @@ func TestBrowserTermination(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("explanation"), "Service for yardboard.example has ended: the site hosted an attacker's manifesto and calls for more attacks."),
 		chromedp.Click(chromedp.CSS(`input[name="hostnames"][value="www.yardboard.example"]`), chromedp.NodeVisible),
 		chromedp.SetValue(chromedp.ID("evidence"), "CERU-2026-1182"),
+		chromedp.SetValue(chromedp.ID("ground_type"), "illegal"),
 	); err != nil {
 		t.Fatal(err)
 	}

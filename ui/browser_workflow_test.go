@@ -89,6 +89,7 @@ func TestBrowserClaimNoteDecide(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name="action"][value="warn"]`), chromedp.NodeVisible),
 		chromedp.SendKeys(chromedp.ID("grounds"), "AUP 4.2 (phishing)"),
 		chromedp.SetValue(chromedp.ID("explanation"), "Your site hosts a phishing page; remove it within 24 hours."),
+		chromedp.SetValue(chromedp.ID("ground_type"), "terms"),
 	); err != nil {
 		t.Fatal(err)
 	}

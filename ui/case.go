@@ -330,6 +330,7 @@ func (s *Server) caseDecide(c echo.Context) error {
 		if action != cases.BlockURL {
 			p.URLs = nil // ticked boxes of another choice say nothing
 		}
+		statementFields(form, &p)
 		_, _, err = s.cases.Decide(c.Request().Context(), a, id, p)
 		return err
 	})

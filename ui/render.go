@@ -131,6 +131,7 @@ type nav struct {
 	Appeals                                                               bool
 	OpenAppeals                                                           int64
 	Audit                                                                 bool // the auditors' timelines
+	SOR                                                                   bool // statements of reasons export
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -152,6 +153,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 			Outbox: s.can(c, "/outbox", http.MethodGet), Flaggers: s.can(c, "/admin/flaggers", http.MethodGet),
 			Audit: s.can(c, "/audit", http.MethodGet),
 		}
+		v.Nav.SOR = s.can(c, "/admin/sor", http.MethodGet)
 		if v.Nav.Appeals = s.can(c, "/appeals", http.MethodGet); v.Nav.Appeals {
 			v.Nav.OpenAppeals, _ = s.cases.OpenAppealCount(c.Request().Context(), s.readableQueues(c))
 		}

@@ -271,6 +271,7 @@ func (s *Server) routes() {
 	s.routesAppeals()
 	s.routesAuditor()
 	s.routesTransparency()
+	s.routesStatements()
 }
 
 // Handler returns the server as an http.Handler.

@@ -50,6 +50,7 @@ Usage:
   docket backup --to FILE              consistent online backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump), checked
   docket restore --from FILE [--force] check a backup and restore it while Docket is stopped
   docket doctor                        print the effective configuration (secrets masked) and check every dependency
+  docket export sor --since YYYY-MM-DD [--until D] [--out DIR|-]   statements of reasons for the DSA Transparency Database, batches of 100
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRestore(ctx, args, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, args, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

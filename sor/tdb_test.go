@@ -161,3 +161,12 @@ func TestBatches(t *testing.T) {
 		t.Errorf("EEA: %v", sor.EEA)
 	}
 }
+
+func BenchmarkCheck(b *testing.B) {
+	st := valid()
+	for b.Loop() {
+		if e := st.Check(); len(e) > 0 {
+			b.Fatal(e)
+		}
+	}
+}

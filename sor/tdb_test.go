@@ -91,6 +91,7 @@ func TestRulesNameTheField(t *testing.T) {
 		{"automated detection enum", func(s *sor.Statement) { s.AutomatedDetection = "maybe" }, "automated_detection"},
 		{"source type", func(s *sor.Statement) { s.SourceType = "" }, "source_type"},
 		{"language", func(s *sor.Statement) { s.ContentLanguage = "en" }, "content_language"},
+		{"reference url", func(s *sor.Statement) { s.DecisionGroundReferenceURL = "javascript:alert(1)" }, "decision_ground_reference_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := valid()

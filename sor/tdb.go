@@ -9,6 +9,7 @@ package sor
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -217,6 +218,7 @@ type rule struct {
 	enum          []string
 	max           int    // characters, for text
 	minDate       string // YYYY-MM-DD, inclusive
+	url           bool   // an absolute http(s) URL
 	when          string // the condition in words, for the message
 }
 
@@ -257,7 +259,7 @@ var rules = []rule{
 	{field: "account_type", kind: text, enum: AccountTypes},
 	{field: "decision_facts", kind: text, required: true, max: 5000},
 	{field: "decision_ground", kind: text, required: true, enum: DecisionGrounds},
-	{field: "decision_ground_reference_url", kind: text, max: 500},
+	{field: "decision_ground_reference_url", kind: text, max: 500, url: true},
 	{field: "illegal_content_legal_ground", kind: text, max: 500, requiredIf: equals("decision_ground", groundIllegal), excludeUnless: equals("decision_ground", groundIllegal), when: "decision_ground is " + groundIllegal},
 	{field: "illegal_content_explanation", kind: text, max: 2000, requiredIf: equals("decision_ground", groundIllegal), excludeUnless: equals("decision_ground", groundIllegal), when: "decision_ground is " + groundIllegal},
 	{field: "incompatible_content_ground", kind: text, max: 500, requiredIf: equals("decision_ground", groundIncompatible), excludeUnless: equals("decision_ground", groundIncompatible), when: "decision_ground is " + groundIncompatible},
@@ -335,6 +337,9 @@ func checkValue(e Errors, r rule, v any) {
 		}
 		if r.enum != nil && !slices.Contains(r.enum, s) {
 			e.add(r.field, "The selected "+r.field+" is invalid ("+s+").")
+		}
+		if u, err := url.Parse(s); r.url && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			e.add(r.field, "The "+r.field+" must be a valid URL (http or https).")
 		}
 	case list:
 		items, ok := v.([]any)

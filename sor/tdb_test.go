@@ -91,6 +91,7 @@ func TestRulesNameTheField(t *testing.T) {
 		{"automated detection enum", func(s *sor.Statement) { s.AutomatedDetection = "maybe" }, "automated_detection"},
 		{"source type", func(s *sor.Statement) { s.SourceType = "" }, "source_type"},
 		{"language", func(s *sor.Statement) { s.ContentLanguage = "en" }, "content_language"},
+		{"reference url", func(s *sor.Statement) { s.DecisionGroundReferenceURL = "javascript:alert(1)" }, "decision_ground_reference_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := valid()
@@ -159,5 +160,14 @@ func TestBatches(t *testing.T) {
 	}
 	if !slices.Contains(sor.EEA, "NO") || len(sor.EEA) != 30 {
 		t.Errorf("EEA: %v", sor.EEA)
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	st := valid()
+	for b.Loop() {
+		if e := st.Check(); len(e) > 0 {
+			b.Fatal(e)
+		}
 	}
 }

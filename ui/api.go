@@ -144,6 +144,10 @@ type apiDecideRequest struct {
 	// lasts once final (0: until changed).
 	URLs         []string `json:"urls,omitempty"`
 	LastsSeconds int64    `json:"lasts_seconds,omitempty"`
+	// For the statement of reasons: "illegal" or "terms", and "none",
+	// "partial" or "full" (optional, so older clients keep working).
+	GroundType string `json:"ground_type,omitempty"`
+	Automated  string `json:"automated,omitempty"`
 }
 
 // apiQueues lists the queues the caller may read with their open-case counts.
@@ -255,7 +259,7 @@ func (s *Server) apiDecide(c echo.Context) error {
 	}
 	_, d, err := s.cases.Decide(c.Request().Context(), s.actor(c), id, cases.Proposal{
 		Action: req.Action, Grounds: req.Grounds, Explanation: req.Explanation,
-		URLs: req.URLs, Lasts: apiLasts(req.LastsSeconds),
+		URLs: req.URLs, Lasts: apiLasts(req.LastsSeconds), GroundType: req.GroundType, Automated: req.Automated,
 	})
 	if err != nil {
 		return err

@@ -266,3 +266,30 @@ func TestStatementMendOverHTTP(t *testing.T) {
 		t.Errorf("mended statement: %d %s", res.StatusCode, res.Body)
 	}
 }
+
+// The JSON API's decide takes the ground type and automation too.
+func TestStatementFromAPI(t *testing.T) {
+	e := newEnv(t, database.SQLite)
+	rev := e.login(policy.Reviewer)
+	caseID := caseIDFor(t, e, "lumenphoto.example", "copyright")
+	base := "/api/v1/cases/" + itoa(caseID)
+	if res := rev.apiPost(base+"/claim", ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("claim: %d %s", res.StatusCode, res.Body)
+	}
+	res := rev.apiPost(base+"/decide", `{"action":"restrict","grounds":"AUP 4.1","explanation":"No licence.","ground_type":"terms","automated":"full"}`)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("decide: %d %s", res.StatusCode, res.Body)
+	}
+	var body string
+	e.db.R.Table("statements").Select("body").Where("case_id = ?", caseID).Scan(&body)
+	var st sor.Statement
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.AutomatedDecision != "AUTOMATED_DECISION_FULLY" || st.DecisionGround != "DECISION_GROUND_INCOMPATIBLE_CONTENT" || len(st.Check()) > 0 {
+		t.Errorf("statement from the API: %+v %v", st, st.Check())
+	}
+	if res := rev.apiPost(base+"/decide", `{"action":"warn","grounds":"g","explanation":"e","ground_type":"maybe"}`); res.StatusCode == http.StatusOK {
+		t.Errorf("bad ground type accepted")
+	}
+}

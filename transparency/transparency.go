@@ -111,12 +111,14 @@ type Count struct {
 	N     int64  `json:"count"`
 }
 
-// CategoryRow is the notices about one category, by channel (in Channels order).
+// CategoryRow is the notices about one category, by channel (in Channels
+// order) and by source (in Sources order).
 type CategoryRow struct {
 	Category  string  `json:"category"`
 	Label     string  `json:"label"`
 	Total     int64   `json:"total"`
 	ByChannel []Count `json:"by_channel"`
+	BySource  []Count `json:"by_source"`
 }
 
 // ActionRow is the decisions of one type, by ground (in Grounds order).
@@ -246,7 +248,7 @@ func notices(ctx context.Context, db *database.DB, p Period, n *Notices) error {
 		return err
 	}
 	status, source, channel := counter{}, counter{}, counter{}
-	byCat := map[string]counter{}
+	byCat, catSource := map[string]counter{}, map[string]counter{}
 	for _, g := range groups {
 		n.Total += g.N
 		status[g.Status] += g.N
@@ -256,6 +258,10 @@ func notices(ctx context.Context, db *database.DB, p Period, n *Notices) error {
 			byCat[g.Category] = counter{}
 		}
 		byCat[g.Category][g.Channel] += g.N
+		if catSource[g.Category] == nil {
+			catSource[g.Category] = counter{}
+		}
+		catSource[g.Category][g.Kind] += g.N
 	}
 	n.ByStatus, n.BySource, n.ByChannel = status.list(Statuses), source.list(Sources), channel.list(Channels)
 	cats := make([]Count, 0, len(cases.Categories))
@@ -269,7 +275,7 @@ func notices(ctx context.Context, db *database.DB, p Period, n *Notices) error {
 		}
 	}
 	for _, c := range totals.list(cats) {
-		n.ByCategory = append(n.ByCategory, CategoryRow{Category: c.Key, Label: c.Label, Total: c.N, ByChannel: byCat[c.Key].list(Channels)})
+		n.ByCategory = append(n.ByCategory, CategoryRow{Category: c.Key, Label: c.Label, Total: c.N, ByChannel: byCat[c.Key].list(Channels), BySource: catSource[c.Key].list(Sources)})
 	}
 	return nil
 }
@@ -547,6 +553,11 @@ func (r *Report) Rows() []Row {
 		add("notices_by_category", c.Category, "total", i64(c.Total))
 		for _, ch := range c.ByChannel {
 			add("notices_by_category", c.Category, ch.Key, i64(ch.N))
+		}
+	}
+	for _, c := range n.ByCategory {
+		for _, src := range c.BySource {
+			add("notices_by_category_source", c.Category, src.Key, i64(src.N))
 		}
 	}
 	d := r.Decisions

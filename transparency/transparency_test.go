@@ -305,6 +305,9 @@ func expected(t *testing.T, db *database.DB, p transparency.Period) map[string]s
 		for _, c := range transparency.Channels {
 			set("notices_by_category/"+k+"/"+c.Key, count("SELECT COUNT(*) FROM reports WHERE category = ? AND channel = ? AND "+inPeriod, k, c.Key, from, to))
 		}
+		for _, s := range transparency.Sources {
+			set("notices_by_category_source/"+k+"/"+s.Key, count("SELECT COUNT(*) FROM reports r WHERE r.category = ? AND EXISTS (SELECT 1 FROM reporters p WHERE p.id = r.reporter_id AND p.kind = ?) AND r."+inPeriod, k, s.Key, from, to))
+		}
 	}
 
 	final := "final_at IS NOT NULL AND final_at >= ? AND final_at < ?"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,6 +169,28 @@ func TestTransparencyDownloadsMatchPage(t *testing.T) {
 func TestTransparencyRateLimit(t *testing.T) {
 	e := newEnv(t, database.SQLite)
 	c := e.client()
+	// Requests for one period at once share one computation: 25 of them
+	// cost one token, far below the burst of 10 misses.
+	var wg sync.WaitGroup
+	statuses := make([]int, 25)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Get(e.srv.URL + "/transparency.json?from=2023-01-01&to=2024-01-01")
+			if err != nil {
+				return
+			}
+			res.Body.Close()
+			statuses[i] = res.StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("concurrent request %d: %d", i, st)
+		}
+	}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	limited := 0
 	for i := range 40 {
@@ -183,8 +206,8 @@ func TestTransparencyRateLimit(t *testing.T) {
 		default:
 			t.Fatalf("%s: %d %s", q, res.StatusCode, res.Body)
 		}
-		if i < 10 && res.StatusCode != http.StatusOK {
-			t.Fatalf("request %d refused: the burst allows 10", i)
+		if i < 9 && res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d refused: the burst allows 10, the concurrent requests took one", i)
 		}
 	}
 	if limited == 0 {

@@ -134,19 +134,23 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		keys[i] = it.f.target.Host + " " + string(it.f.n.Category)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
-	o := &outerTx{}
+	fs := make([]filing, len(order))
+	ctxs := make([]context.Context, len(order))
+	for j, i := range order {
+		fs[j], ctxs[j] = *batch[i].f, context.WithoutCancel(batch[i].ctx)
+	}
+	var events []Event
 	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		// No savepoint per report: if one fails, the whole transaction is
 		// rolled back and every report filed again on its own.
-		o.tx = tx.Session(&gorm.Session{DisableNestedTransaction: true})
-		for _, i := range order {
-			it := batch[i]
-			rep, err := s.writeFiling(context.WithValue(context.WithoutCancel(it.ctx), txKey{}, o), *it.f)
-			if err != nil {
-				return err
-			}
-			reps[i] = rep
+		rs, evs, err := s.writeGroup(tx.Session(&gorm.Session{DisableNestedTransaction: true}), fs, ctxs)
+		if err != nil {
+			return err
 		}
+		for j, i := range order {
+			reps[i] = rs[j]
+		}
+		events = evs
 		return nil
 	})
 	if err != nil {
@@ -155,7 +159,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		}
 		return
 	}
-	for _, ev := range o.events {
+	for _, ev := range events {
 		s.committed(ev)
 	}
 	for i, it := range batch {

@@ -347,25 +347,47 @@ func reporterKey(r *Reporter) string {
 // rescore recomputes what depends on the customer and the counts: the customer's
 // record, priority, queue rank and queue.
 func rescore(tx *gorm.DB, c *Case) error {
-	plan := ""
-	if c.CustomerID != nil {
-		var cust Customer
-		if err := tx.Select("plan").Take(&cust, *c.CustomerID).Error; err != nil {
-			return err
-		}
-		plan = cust.Plan
-		var n int64
-		err := tx.Table("decisions").Joins("JOIN cases ON cases.id = decisions.case_id").
-			Where("cases.customer_id = ? AND cases.id <> ? AND decisions.status = 'final' AND decisions.action IN ('warn', 'restrict', 'terminate')", *c.CustomerID, c.ID).
-			Count(&n).Error
-		if err != nil {
-			return err
-		}
-		c.PriorActions = int(n)
+	in, err := loadScoreInputs(tx, c)
+	if err != nil {
+		return err
 	}
 	rules, err := loadRules(tx)
 	if err != nil {
 		return err
+	}
+	applyScore(c, in, rules)
+	return nil
+}
+
+// scoreInputs is what rescore reads about a case's customer.
+type scoreInputs struct {
+	plan  string
+	prior int // the customer's earlier actions (Case.PriorActions); 0 without a customer
+}
+
+func loadScoreInputs(tx *gorm.DB, c *Case) (scoreInputs, error) {
+	var in scoreInputs
+	if c.CustomerID == nil {
+		return in, nil
+	}
+	var cust Customer
+	if err := tx.Select("plan").Take(&cust, *c.CustomerID).Error; err != nil {
+		return in, err
+	}
+	in.plan = cust.Plan
+	var n int64
+	err := tx.Table("decisions").Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("cases.customer_id = ? AND cases.id <> ? AND decisions.status = 'final' AND decisions.action IN ('warn', 'restrict', 'terminate')", *c.CustomerID, c.ID).
+		Count(&n).Error
+	in.prior = int(n)
+	return in, err
+}
+
+// applyScore is rescore with what it reads already read.
+func applyScore(c *Case, in scoreInputs, rules []QueueRule) {
+	plan := in.plan
+	if c.CustomerID != nil {
+		c.PriorActions = in.prior
 	}
 	c.Priority = priority(c)
 	r := rank(c.Priority, c.OpenedAt)
@@ -376,7 +398,6 @@ func rescore(tx *gorm.DB, c *Case) error {
 	}
 	c.QueueRank = r
 	c.Queue = route(rules, c, plan)
-	return nil
 }
 
 // findSite returns the most specific site serving host or one of its parent

@@ -33,7 +33,8 @@ type Service struct {
 	observers   []func(Event) // after commit (observe.go)
 	strikes     StrikePolicy
 	onAppeal    func(tx *gorm.DB, ev AppealEvent) error
-	group       grouper // FileReportGrouped's queue (group.go)
+	group       grouper   // FileReportGrouped's queue (group.go)
+	sites       siteCache // sitecache.go
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -206,7 +207,12 @@ func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, erro
 		// connection while holding one could exhaust the pool.
 		r = o.tx
 	}
-	site, err := findSite(r, target.Host)
+	var site *Site
+	if outer(ctx) != nil {
+		site, err = findSite(r, target.Host)
+	} else {
+		site, err = s.siteFor(ctx, target.Host)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ package cases
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sort"
 	"sync"
 
@@ -43,7 +45,10 @@ type grouper struct {
 // so that round trips to the server overlap (the pool has 20 connections).
 func (s *Service) groupWriters() int {
 	if s.db.Dialect == database.Postgres {
-		return 4
+		if v, err := strconv.Atoi(os.Getenv("XPERF_WRITERS")); err == nil {
+			return v
+		}
+		return 2
 	}
 	return 1
 }
@@ -58,11 +63,11 @@ func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, 
 	if outer(ctx) != nil {
 		return s.FileReport(ctx, n)
 	}
-	// Validated and looked up here, on the caller's goroutine and the read
-	// pool, so the group's transaction only writes. (Like two concurrent
-	// FileReports, two identical reports in one group are both filed as
-	// originals.)
-	f, err := s.prepareFiling(ctx, n)
+	// Validated and its site looked up here, on the caller's goroutine and
+	// the read pool; the duplicate check is one statement for the whole
+	// group, in its transaction. (Like two concurrent FileReports, two
+	// identical reports in one group are both filed as originals.)
+	f, err := s.prepareFiling(ctx, n, true)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +182,7 @@ func (s *Service) FileReports(ctx context.Context, ns []NewReport) ([]*Report, [
 	var items []*groupItem
 	var at []int
 	for i, n := range ns {
-		f, err := s.prepareFiling(ctx, n)
+		f, err := s.prepareFiling(ctx, n, true)
 		if err != nil {
 			errors[i] = err
 			continue

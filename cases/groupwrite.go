@@ -63,6 +63,9 @@ type groupCase struct {
 // the group is inserted and every case updated; the group's own audit events
 // are written last, in report order.
 func (s *Service) writeGroup(tx *gorm.DB, fs []filing, ctxs []context.Context) ([]*Report, []Event, error) {
+	if err := s.findOriginals(tx, fs); err != nil {
+		return nil, nil, err
+	}
 	reps := make([]*Report, len(fs))
 	reporters := make([]Reporter, len(fs))
 	var joining []int // the reports that join a case
@@ -401,6 +404,55 @@ func (s *Service) updateCases(tx *gorm.DB, cs []*groupCase) error {
 			valuesList("("+strings.Join([]string{i, i, i, i, i, i, i, t, i, ts}, ", ")+")", len(scored)) + ") AS v WHERE cases.id = v.column1"
 		if err := tx.Exec(q, args...).Error; err != nil {
 			return fmt.Errorf("update cases: %w", err)
+		}
+	}
+	return nil
+}
+
+// findOriginals is findOriginal for every report of fs whose check was left
+// to the group (dupLater), in one statement: reports_dedup_url_idx answers
+// each (reporter, URL, category) with one index range.
+func (s *Service) findOriginals(tx *gorm.DB, fs []filing) error {
+	var at []int
+	var args []any
+	for i := range fs {
+		f := &fs[i]
+		if !f.dupLater {
+			continue
+		}
+		f.dupLater = false
+		if !s.checksDuplicates(&f.reporter) {
+			continue
+		}
+		at = append(at, i)
+		args = append(args, len(at)-1, knownReporterKey(&f.reporter), f.target.URL, string(f.n.Category), f.target.Host, f.now.Add(-s.dupWindow))
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	row := "(" + strings.Join([]string{s.param("BIGINT"), s.param("TEXT"), s.param("TEXT"), s.param("TEXT"), s.param("TEXT"), s.param("TIMESTAMPTZ")}, ", ") + ")"
+	q := "SELECT v.column1 AS i, reports.id, reports.public_id, reports.case_id, reports.site_id FROM (VALUES " + valuesList(row, len(at)) + ") AS v " +
+		"JOIN reports ON reports.reporter_key = v.column2 AND reports.url = v.column3 AND reports.category = v.column4 " +
+		"AND reports.host = v.column5 AND reports.received_at >= v.column6 " +
+		"WHERE reports.duplicate_of IS NULL ORDER BY v.column1, reports.received_at, reports.id"
+	var rows []struct {
+		I        int
+		ID       int64
+		PublicID string
+		CaseID   *int64
+		SiteID   *int64
+	}
+	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("find originals: %w", err)
+	}
+	for _, r := range rows {
+		f := &fs[at[r.I]]
+		if f.orig != nil {
+			continue // a later one: the first is the original
+		}
+		f.orig = &Report{ID: r.ID, PublicID: r.PublicID, SiteID: r.SiteID}
+		if r.CaseID != nil {
+			f.orig.CaseID = *r.CaseID
 		}
 	}
 	return nil

@@ -2,10 +2,13 @@ package cases_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
@@ -145,4 +148,40 @@ func groupSnapshot(t *testing.T, db *database.DB, set string) []string {
 	var others []string
 	db.R.Table("reports").Where("host LIKE ? AND case_id IS NULL", set+"%").Order("url").Pluck("status", &others)
 	return append(out, "without a case: "+strings.Join(others, " "))
+}
+
+// The duplicate check left to the group transaction is still made when that
+// transaction fails and its reports are filed again one by one.
+func TestGroupDuplicateCheckSurvivesTheFallback(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s, _ := setup(t, db)
+		ctx := context.Background()
+		serve(t, s, "dup%d.example", 2)
+		first := report(cases.Spam, "https://dup0.example/x")
+		first.ReporterEmail = "erin@example.org"
+		orig, err := s.FileReport(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.OnReportFiled(func(tx *gorm.DB, r *cases.Report, rep *cases.Reporter) error {
+			if strings.HasSuffix(r.URL, "/bad") {
+				return errors.New("boom")
+			}
+			return nil
+		})
+		again := first
+		reps, errs_ := s.FileReports(ctx, []cases.NewReport{again, report(cases.Spam, "https://dup1.example/bad"), report(cases.Spam, "https://dup1.example/ok")})
+		if errs_[0] != nil || reps[0].Status != cases.ReportDuplicate || reps[0].DuplicateOf == nil || *reps[0].DuplicateOf != orig.ID {
+			t.Errorf("the repeat: %v %+v, want a duplicate of %d", errs_[0], reps[0], orig.ID)
+		}
+		if errs_[1] == nil || errs_[2] != nil {
+			t.Errorf("the others: %v, %v", errs_[1], errs_[2])
+		}
+		// And in a group that commits.
+		s.OnReportFiled(nil)
+		reps, errs_ = s.FileReports(ctx, []cases.NewReport{again, report(cases.Spam, "https://dup1.example/fine")})
+		if errs_[0] != nil || reps[0].Status != cases.ReportDuplicate || *reps[0].DuplicateOf != orig.ID || errs_[1] != nil || reps[1].Status != cases.ReportFiled {
+			t.Errorf("in a group: %v %+v, %v %+v", errs_[0], reps[0], errs_[1], reps[1])
+		}
+	})
 }

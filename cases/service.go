@@ -171,7 +171,7 @@ func newPublicID(now time.Time) string {
 // receipt but opens or counts towards no case (see intake.go). Everything —
 // reporter, report, case, audit events — is written in one transaction.
 func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) {
-	f, err := s.prepareFiling(ctx, n)
+	f, err := s.prepareFiling(ctx, n, false)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +187,15 @@ type filing struct {
 	site     *Site
 	reporter Reporter
 	orig     *Report
+	// dupLater: the duplicate check (orig) is still to be done, by the
+	// group transaction for all its reports at once, or by writeFiling.
+	dupLater bool
 }
 
 // prepareFiling validates n and reads what filing it needs (outside any write
-// transaction, unless ctx holds an outer one).
-func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, error) {
+// transaction, unless ctx holds an outer one). With dupLater, the duplicate
+// check is left to the group transaction (findOriginals).
+func (s *Service) prepareFiling(ctx context.Context, n NewReport, dupLater bool) (*filing, error) {
 	target, err := n.validate()
 	if err != nil {
 		return nil, err
@@ -234,18 +238,47 @@ func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, erro
 	}
 	// Only a reporter we can recognize again (an email, a registered
 	// flagger) can repeat a report; an anonymous one is new every time.
-	var orig *Report
-	if key := knownReporterKey(&reporter); key != "" && s.dupWindow > 0 {
-		if orig, err = findOriginal(r, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
-			return nil, err
-		}
+	f := &filing{n: n, target: target, info: info, now: now, site: site, reporter: reporter}
+	if dupLater {
+		f.dupLater = s.checksDuplicates(&reporter)
+		return f, nil
 	}
-	return &filing{n: n, target: target, info: info, now: now, site: site, reporter: reporter, orig: orig}, nil
+	if err := s.findOriginalOf(r, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// checksDuplicates reports whether a report by r can be a duplicate.
+func (s *Service) checksDuplicates(r *Reporter) bool {
+	return knownReporterKey(r) != "" && s.dupWindow > 0
+}
+
+// findOriginalOf sets f.orig: the report f repeats, if any.
+func (s *Service) findOriginalOf(r *gorm.DB, f *filing) error {
+	f.dupLater = false
+	if !s.checksDuplicates(&f.reporter) {
+		return nil
+	}
+	var err error
+	f.orig, err = findOriginal(r, knownReporterKey(&f.reporter), f.target, f.n.Category, f.now.Add(-s.dupWindow))
+	return err
 }
 
 // writeFiling writes f in one transaction (a part of the outer one if ctx
 // holds one). f is a copy: a rolled-back attempt leaves the caller's intact.
 func (s *Service) writeFiling(ctx context.Context, f filing) (*Report, error) {
+	if f.dupLater {
+		// Left to a group transaction that failed, or a group of one: on
+		// the read pool, before the write transaction, as prepareFiling does.
+		r := s.db.R.WithContext(ctx)
+		if o := outer(ctx); o != nil {
+			r = o.tx
+		}
+		if err := s.findOriginalOf(r, &f); err != nil {
+			return nil, err
+		}
+	}
 	n, target, info, now, site, orig := f.n, f.target, f.info, f.now, f.site, f.orig
 	reporter := f.reporter
 	var rep Report

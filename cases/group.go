@@ -10,10 +10,12 @@ package cases
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"os"
-	"strconv"
 	"sort"
+	"strconv"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -32,17 +34,21 @@ type groupItem struct {
 	done chan struct{}
 }
 
-// grouper is the queue of reports waiting for the next group transaction.
-// running counts the goroutines draining it; there is none while it is empty.
+// grouper is the queue of reports waiting for the next group transaction,
+// one per lane. A report's lane is decided by its case (site and category), so
+// two lanes' transactions never update the same case row and never wait for
+// each other's commit (on PostgreSQL; SQLite has one lane). running[i] says
+// whether a goroutine drains lane i; there is none while it is empty.
 type grouper struct {
 	mu      sync.Mutex
-	queue   []*groupItem
-	running int
+	queues  [][]*groupItem
+	running []bool
 }
 
-// groupWriters is how many group transactions may run at once: one on SQLite,
-// whose one writer connection serializes them anyway; on PostgreSQL, several,
-// so that round trips to the server overlap (the pool has 20 connections).
+// groupWriters is how many group transactions may run at once, one per lane:
+// one on SQLite, whose one writer connection serializes them anyway; on
+// PostgreSQL, several, so that round trips and commits overlap (the pool has
+// 20 connections).
 func (s *Service) groupWriters() int {
 	if s.db.Dialect == database.Postgres {
 		if v, err := strconv.Atoi(os.Getenv("XPERF_WRITERS")); err == nil {
@@ -51,6 +57,24 @@ func (s *Service) groupWriters() int {
 		return 2
 	}
 	return 1
+}
+
+// lane is the queue for f: by the case it joins (or, without a site, the
+// host), so reports about one case always share a lane.
+func (s *Service) lane(f *filing) int {
+	n := s.groupWriters()
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	if f.site != nil {
+		h.Write([]byte(siteGroupKey(f.site)))
+	} else {
+		h.Write([]byte(f.target.Host))
+	}
+	h.Write([]byte{0})
+	h.Write([]byte(f.n.Category))
+	return int(h.Sum32() % uint32(n))
 }
 
 // FileReportGrouped files a report like FileReport, with the same answer and
@@ -72,12 +96,16 @@ func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, 
 		return nil, err
 	}
 	it := &groupItem{ctx: ctx, f: f, done: make(chan struct{})}
+	l := s.lane(f)
 	g := &s.group
 	g.mu.Lock()
-	g.queue = append(g.queue, it)
-	if g.running < s.groupWriters() {
-		g.running++
-		go s.drainGroup()
+	if g.queues == nil {
+		g.queues, g.running = make([][]*groupItem, s.groupWriters()), make([]bool, s.groupWriters())
+	}
+	g.queues[l] = append(g.queues[l], it)
+	if !g.running[l] {
+		g.running[l] = true
+		go s.drainGroup(l)
 	}
 	g.mu.Unlock()
 	// Not abandoned when ctx ends: the report may be committing, and the
@@ -86,21 +114,21 @@ func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, 
 	return it.rep, it.err
 }
 
-// drainGroup files what is queued, up to GroupMax reports a transaction,
-// until the queue is empty.
-func (s *Service) drainGroup() {
+// drainGroup files what is queued in lane l, up to GroupMax reports a
+// transaction, until the lane is empty.
+func (s *Service) drainGroup(l int) {
 	g := &s.group
 	for {
 		g.mu.Lock()
-		k := min(len(g.queue), GroupMax)
+		k := min(len(g.queues[l]), GroupMax)
 		if k == 0 {
-			g.running--
+			g.running[l] = false
 			g.mu.Unlock()
 			return
 		}
 		batch := make([]*groupItem, k)
-		copy(batch, g.queue)
-		g.queue = g.queue[k:]
+		copy(batch, g.queues[l])
+		g.queues[l] = g.queues[l][k:]
 		g.mu.Unlock()
 		s.fileGroup(batch)
 	}
@@ -145,6 +173,10 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		fs[j], ctxs[j] = *batch[i].f, context.WithoutCancel(batch[i].ctx)
 	}
 	var events []Event
+	xt := time.Now()
+	if os.Getenv("XPERF_TRACE") != "" {
+		defer func() { fmt.Fprintf(os.Stderr, "XGROUP %d %v\n", len(batch), time.Since(xt)) }()
+	}
 	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		// No savepoint per report: if one fails, the whole transaction is
 		// rolled back and every report filed again on its own.

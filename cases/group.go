@@ -11,11 +11,8 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"sort"
-	"strconv"
 	"sync"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -46,14 +43,11 @@ type grouper struct {
 }
 
 // groupWriters is how many group transactions may run at once, one per lane:
-// one on SQLite, whose one writer connection serializes them anyway; on
-// PostgreSQL, several, so that round trips and commits overlap (the pool has
-// 20 connections).
+// one on SQLite, whose one writer connection serializes them anyway; two on
+// PostgreSQL, so that round trips and commits overlap. (On the 2-core test
+// machine 4 and 8 were slower than 2: smaller groups, more statements.)
 func (s *Service) groupWriters() int {
 	if s.db.Dialect == database.Postgres {
-		if v, err := strconv.Atoi(os.Getenv("XPERF_WRITERS")); err == nil {
-			return v
-		}
 		return 2
 	}
 	return 1
@@ -173,10 +167,6 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		fs[j], ctxs[j] = *batch[i].f, context.WithoutCancel(batch[i].ctx)
 	}
 	var events []Event
-	xt := time.Now()
-	if os.Getenv("XPERF_TRACE") != "" {
-		defer func() { fmt.Fprintf(os.Stderr, "XGROUP %d %v\n", len(batch), time.Since(xt)) }()
-	}
 	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		// No savepoint per report: if one fails, the whole transaction is
 		// rolled back and every report filed again on its own.

@@ -58,6 +58,7 @@ func (s *Service) AddCustomer(ctx context.Context, actor string, c Customer, hos
 		}
 		return nil
 	})
+	s.sites.reset()
 	if err != nil {
 		return nil, nil, err
 	}

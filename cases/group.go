@@ -10,6 +10,7 @@ package cases
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"sync"
 
@@ -30,22 +31,44 @@ type groupItem struct {
 	done chan struct{}
 }
 
-// grouper is the queue of reports waiting for the next group transaction.
-// running counts the goroutines draining it; there is none while it is empty.
+// grouper is the queue of reports waiting for the next group transaction,
+// one per lane. A report's lane is decided by its case (site and category), so
+// two lanes' transactions never update the same case row and never wait for
+// each other's commit (on PostgreSQL; SQLite has one lane). running[i] says
+// whether a goroutine drains lane i; there is none while it is empty.
 type grouper struct {
 	mu      sync.Mutex
-	queue   []*groupItem
-	running int
+	queues  [][]*groupItem
+	running []bool
 }
 
-// groupWriters is how many group transactions may run at once: one on SQLite,
-// whose one writer connection serializes them anyway; on PostgreSQL, several,
-// so that round trips to the server overlap (the pool has 20 connections).
+// groupWriters is how many group transactions may run at once, one per lane:
+// one on SQLite, whose one writer connection serializes them anyway; two on
+// PostgreSQL, so that round trips and commits overlap. (On the 2-core test
+// machine 4 and 8 were slower than 2: smaller groups, more statements.)
 func (s *Service) groupWriters() int {
 	if s.db.Dialect == database.Postgres {
-		return 4
+		return 2
 	}
 	return 1
+}
+
+// lane is the queue for f: by the case it joins (or, without a site, the
+// host), so reports about one case always share a lane.
+func (s *Service) lane(f *filing) int {
+	n := s.groupWriters()
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	if f.site != nil {
+		h.Write([]byte(siteGroupKey(f.site)))
+	} else {
+		h.Write([]byte(f.target.Host))
+	}
+	h.Write([]byte{0})
+	h.Write([]byte(f.n.Category))
+	return int(h.Sum32() % uint32(n))
 }
 
 // FileReportGrouped files a report like FileReport, with the same answer and
@@ -58,21 +81,25 @@ func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, 
 	if outer(ctx) != nil {
 		return s.FileReport(ctx, n)
 	}
-	// Validated and looked up here, on the caller's goroutine and the read
-	// pool, so the group's transaction only writes. (Like two concurrent
-	// FileReports, two identical reports in one group are both filed as
-	// originals.)
-	f, err := s.prepareFiling(ctx, n)
+	// Validated and its site looked up here, on the caller's goroutine and
+	// the read pool; the duplicate check is one statement for the whole
+	// group, in its transaction. (Like two concurrent FileReports, two
+	// identical reports in one group are both filed as originals.)
+	f, err := s.prepareFiling(ctx, n, true)
 	if err != nil {
 		return nil, err
 	}
 	it := &groupItem{ctx: ctx, f: f, done: make(chan struct{})}
+	l := s.lane(f)
 	g := &s.group
 	g.mu.Lock()
-	g.queue = append(g.queue, it)
-	if g.running < s.groupWriters() {
-		g.running++
-		go s.drainGroup()
+	if g.queues == nil {
+		g.queues, g.running = make([][]*groupItem, s.groupWriters()), make([]bool, s.groupWriters())
+	}
+	g.queues[l] = append(g.queues[l], it)
+	if !g.running[l] {
+		g.running[l] = true
+		go s.drainGroup(l)
 	}
 	g.mu.Unlock()
 	// Not abandoned when ctx ends: the report may be committing, and the
@@ -81,21 +108,21 @@ func (s *Service) FileReportGrouped(ctx context.Context, n NewReport) (*Report, 
 	return it.rep, it.err
 }
 
-// drainGroup files what is queued, up to GroupMax reports a transaction,
-// until the queue is empty.
-func (s *Service) drainGroup() {
+// drainGroup files what is queued in lane l, up to GroupMax reports a
+// transaction, until the lane is empty.
+func (s *Service) drainGroup(l int) {
 	g := &s.group
 	for {
 		g.mu.Lock()
-		k := min(len(g.queue), GroupMax)
+		k := min(len(g.queues[l]), GroupMax)
 		if k == 0 {
-			g.running--
+			g.running[l] = false
 			g.mu.Unlock()
 			return
 		}
 		batch := make([]*groupItem, k)
-		copy(batch, g.queue)
-		g.queue = g.queue[k:]
+		copy(batch, g.queues[l])
+		g.queues[l] = g.queues[l][k:]
 		g.mu.Unlock()
 		s.fileGroup(batch)
 	}
@@ -134,19 +161,23 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		keys[i] = it.f.target.Host + " " + string(it.f.n.Category)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
-	o := &outerTx{}
+	fs := make([]filing, len(order))
+	ctxs := make([]context.Context, len(order))
+	for j, i := range order {
+		fs[j], ctxs[j] = *batch[i].f, context.WithoutCancel(batch[i].ctx)
+	}
+	var events []Event
 	err := s.db.W.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		// No savepoint per report: if one fails, the whole transaction is
 		// rolled back and every report filed again on its own.
-		o.tx = tx.Session(&gorm.Session{DisableNestedTransaction: true})
-		for _, i := range order {
-			it := batch[i]
-			rep, err := s.writeFiling(context.WithValue(context.WithoutCancel(it.ctx), txKey{}, o), *it.f)
-			if err != nil {
-				return err
-			}
-			reps[i] = rep
+		rs, evs, err := s.writeGroup(tx.Session(&gorm.Session{DisableNestedTransaction: true}), fs, ctxs)
+		if err != nil {
+			return err
 		}
+		for j, i := range order {
+			reps[i] = rs[j]
+		}
+		events = evs
 		return nil
 	})
 	if err != nil {
@@ -155,7 +186,7 @@ func (s *Service) fileGroup(batch []*groupItem) {
 		}
 		return
 	}
-	for _, ev := range o.events {
+	for _, ev := range events {
 		s.committed(ev)
 	}
 	for i, it := range batch {
@@ -173,7 +204,7 @@ func (s *Service) FileReports(ctx context.Context, ns []NewReport) ([]*Report, [
 	var items []*groupItem
 	var at []int
 	for i, n := range ns {
-		f, err := s.prepareFiling(ctx, n)
+		f, err := s.prepareFiling(ctx, n, true)
 		if err != nil {
 			errors[i] = err
 			continue

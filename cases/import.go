@@ -237,6 +237,7 @@ func (s *Service) Import(ctx context.Context, actor string, rows []ImportRow, dr
 		return nil
 	}
 	db := s.db.W.WithContext(ctx)
+	defer s.sites.reset() // sites may have been added
 	if !dryRun {
 		return res, run(db)
 	}

@@ -33,7 +33,8 @@ type Service struct {
 	observers   []func(Event) // after commit (observe.go)
 	strikes     StrikePolicy
 	onAppeal    func(tx *gorm.DB, ev AppealEvent) error
-	group       grouper // FileReportGrouped's queue (group.go)
+	group       grouper   // FileReportGrouped's queue (group.go)
+	sites       siteCache // sitecache.go
 }
 
 // OnReportFiled registers fn to run inside the transaction that files each
@@ -170,7 +171,7 @@ func newPublicID(now time.Time) string {
 // receipt but opens or counts towards no case (see intake.go). Everything —
 // reporter, report, case, audit events — is written in one transaction.
 func (s *Service) FileReport(ctx context.Context, n NewReport) (*Report, error) {
-	f, err := s.prepareFiling(ctx, n)
+	f, err := s.prepareFiling(ctx, n, false)
 	if err != nil {
 		return nil, err
 	}
@@ -186,11 +187,15 @@ type filing struct {
 	site     *Site
 	reporter Reporter
 	orig     *Report
+	// dupLater: the duplicate check (orig) is still to be done, by the
+	// group transaction for all its reports at once, or by writeFiling.
+	dupLater bool
 }
 
 // prepareFiling validates n and reads what filing it needs (outside any write
-// transaction, unless ctx holds an outer one).
-func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, error) {
+// transaction, unless ctx holds an outer one). With dupLater, the duplicate
+// check is left to the group transaction (findOriginals).
+func (s *Service) prepareFiling(ctx context.Context, n NewReport, dupLater bool) (*filing, error) {
 	target, err := n.validate()
 	if err != nil {
 		return nil, err
@@ -206,7 +211,12 @@ func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, erro
 		// connection while holding one could exhaust the pool.
 		r = o.tx
 	}
-	site, err := findSite(r, target.Host)
+	var site *Site
+	if outer(ctx) != nil {
+		site, err = findSite(r, target.Host)
+	} else {
+		site, err = s.siteFor(ctx, target.Host)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -228,18 +238,47 @@ func (s *Service) prepareFiling(ctx context.Context, n NewReport) (*filing, erro
 	}
 	// Only a reporter we can recognize again (an email, a registered
 	// flagger) can repeat a report; an anonymous one is new every time.
-	var orig *Report
-	if key := knownReporterKey(&reporter); key != "" && s.dupWindow > 0 {
-		if orig, err = findOriginal(r, key, target, n.Category, now.Add(-s.dupWindow)); err != nil {
-			return nil, err
-		}
+	f := &filing{n: n, target: target, info: info, now: now, site: site, reporter: reporter}
+	if dupLater {
+		f.dupLater = s.checksDuplicates(&reporter)
+		return f, nil
 	}
-	return &filing{n: n, target: target, info: info, now: now, site: site, reporter: reporter, orig: orig}, nil
+	if err := s.findOriginalOf(r, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// checksDuplicates reports whether a report by r can be a duplicate.
+func (s *Service) checksDuplicates(r *Reporter) bool {
+	return knownReporterKey(r) != "" && s.dupWindow > 0
+}
+
+// findOriginalOf sets f.orig: the report f repeats, if any.
+func (s *Service) findOriginalOf(r *gorm.DB, f *filing) error {
+	f.dupLater = false
+	if !s.checksDuplicates(&f.reporter) {
+		return nil
+	}
+	var err error
+	f.orig, err = findOriginal(r, knownReporterKey(&f.reporter), f.target, f.n.Category, f.now.Add(-s.dupWindow))
+	return err
 }
 
 // writeFiling writes f in one transaction (a part of the outer one if ctx
 // holds one). f is a copy: a rolled-back attempt leaves the caller's intact.
 func (s *Service) writeFiling(ctx context.Context, f filing) (*Report, error) {
+	if f.dupLater {
+		// Left to a group transaction that failed, or a group of one: on
+		// the read pool, before the write transaction, as prepareFiling does.
+		r := s.db.R.WithContext(ctx)
+		if o := outer(ctx); o != nil {
+			r = o.tx
+		}
+		if err := s.findOriginalOf(r, &f); err != nil {
+			return nil, err
+		}
+	}
 	n, target, info, now, site, orig := f.n, f.target, f.info, f.now, f.site, f.orig
 	reporter := f.reporter
 	var rep Report
@@ -347,25 +386,47 @@ func reporterKey(r *Reporter) string {
 // rescore recomputes what depends on the customer and the counts: the customer's
 // record, priority, queue rank and queue.
 func rescore(tx *gorm.DB, c *Case) error {
-	plan := ""
-	if c.CustomerID != nil {
-		var cust Customer
-		if err := tx.Select("plan").Take(&cust, *c.CustomerID).Error; err != nil {
-			return err
-		}
-		plan = cust.Plan
-		var n int64
-		err := tx.Table("decisions").Joins("JOIN cases ON cases.id = decisions.case_id").
-			Where("cases.customer_id = ? AND cases.id <> ? AND decisions.status = 'final' AND decisions.action IN ('warn', 'restrict', 'terminate')", *c.CustomerID, c.ID).
-			Count(&n).Error
-		if err != nil {
-			return err
-		}
-		c.PriorActions = int(n)
+	in, err := loadScoreInputs(tx, c)
+	if err != nil {
+		return err
 	}
 	rules, err := loadRules(tx)
 	if err != nil {
 		return err
+	}
+	applyScore(c, in, rules)
+	return nil
+}
+
+// scoreInputs is what rescore reads about a case's customer.
+type scoreInputs struct {
+	plan  string
+	prior int // the customer's earlier actions (Case.PriorActions); 0 without a customer
+}
+
+func loadScoreInputs(tx *gorm.DB, c *Case) (scoreInputs, error) {
+	var in scoreInputs
+	if c.CustomerID == nil {
+		return in, nil
+	}
+	var cust Customer
+	if err := tx.Select("plan").Take(&cust, *c.CustomerID).Error; err != nil {
+		return in, err
+	}
+	in.plan = cust.Plan
+	var n int64
+	err := tx.Table("decisions").Joins("JOIN cases ON cases.id = decisions.case_id").
+		Where("cases.customer_id = ? AND cases.id <> ? AND decisions.status = 'final' AND decisions.action IN ('warn', 'restrict', 'terminate')", *c.CustomerID, c.ID).
+		Count(&n).Error
+	in.prior = int(n)
+	return in, err
+}
+
+// applyScore is rescore with what it reads already read.
+func applyScore(c *Case, in scoreInputs, rules []QueueRule) {
+	plan := in.plan
+	if c.CustomerID != nil {
+		c.PriorActions = in.prior
 	}
 	c.Priority = priority(c)
 	r := rank(c.Priority, c.OpenedAt)
@@ -376,7 +437,6 @@ func rescore(tx *gorm.DB, c *Case) error {
 	}
 	c.QueueRank = r
 	c.Queue = route(rules, c, plan)
-	return nil
 }
 
 // findSite returns the most specific site serving host or one of its parent

@@ -57,6 +57,7 @@ type Enforcer struct {
 	e       *casbin.SyncedEnforcer
 	db      *database.DB
 	version atomic.Int64
+	memo    memo // Allowed's answers for the rules loaded (memo.go)
 }
 
 // NewEnforcer loads the model and the policy rows from db.
@@ -89,7 +90,16 @@ func NewEnforcer(db *database.DB) (*Enforcer, error) {
 
 // Allowed reports whether subject may perform act (an HTTP method) on obj (a route pattern).
 func (en *Enforcer) Allowed(subject, obj, act string) (bool, error) {
-	return en.e.Enforce(subject, obj, act)
+	k := memoKey{subject, obj, act}
+	allowed, ok, gen := en.memo.get(k)
+	if ok {
+		return allowed, nil
+	}
+	allowed, err := en.e.Enforce(subject, obj, act)
+	if err == nil {
+		en.memo.put(k, allowed, gen)
+	}
+	return allowed, err
 }
 
 // Reload re-reads the policy rows, after a change made through SetUserRoles or by
@@ -101,6 +111,10 @@ func (en *Enforcer) Reload() error {
 	if err != nil {
 		return err
 	}
+	// Forgotten before and after: an answer computed while the rules load
+	// is not kept.
+	en.memo.forget()
+	defer en.memo.forget()
 	if err := en.e.LoadPolicy(); err != nil {
 		return err
 	}

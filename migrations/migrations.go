@@ -8,10 +8,12 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/internal/database"
 )
 
@@ -59,6 +61,13 @@ func Up(ctx context.Context, db *database.DB) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate up: %w", err)
+	}
+	// Audit events written before the hash chain existed (00035) are chained
+	// once, here, so every later start finds a fully chained log.
+	if n, err := audit.ChainLegacy(ctx, db.W); err != nil {
+		return fmt.Errorf("chain the audit events from before 00035: %w", err)
+	} else if n > 0 {
+		slog.Info("chained the audit events written before the audit chain existed", "events", n)
 	}
 	if db.Dialect == database.SQLite {
 		// Fresh statistics, or the planner picks poor indexes for FileReport's

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"sort"
 	"strconv"
 	"time"
 
@@ -64,29 +63,37 @@ type head struct {
 	LegacyUntil int64
 }
 
-// appendEvents chains and inserts evs inside tx. The first statement moves the
-// head by len(evs) and so takes the head's row lock, held until tx ends: on
-// PostgreSQL audited transactions queue here from their first event to their
-// commit, which is what keeps seq gapless and the links right.
+// appendEvents chains and inserts evs inside tx. On SQLite it moves the head
+// and hashes here; on PostgreSQL a deferred trigger does both when tx commits,
+// so the head's row lock is held only during commits, never while the rest of
+// the transaction takes other locks (which would deadlock).
 func appendEvents(tx *gorm.DB, evs []Event) error {
+	for i := range evs {
+		e := &evs[i]
+		e.At = e.At.UTC().Truncate(time.Microsecond)
+		if e.Details == "" {
+			e.Details = "{}"
+		}
+	}
+	if tx.Dialector.Name() == "postgres" {
+		// Chained at commit by the audit_events_chain trigger (migration
+		// 00035): seq = -1 asks for it, and ID comes back from the insert.
+		for i := range evs {
+			evs[i].ID, evs[i].Seq, evs[i].PrevHash, evs[i].Hash = 0, -1, "", ""
+		}
+		return tx.Create(&evs).Error
+	}
 	n := int64(len(evs))
-	pg := tx.Dialector.Name() == "postgres"
 	var row struct {
-		Seq         int64
-		Hash        string
-		LegacyUntil int64
-		NextID      int64
+		Seq    int64
+		Hash   string
+		NextID int64
 	}
 	for attempt := 0; ; attempt++ {
-		q := `UPDATE audit_chain SET seq = seq + ? WHERE log = ? AND legacy_until = 0
-			RETURNING seq, hash, legacy_until, (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_events) AS next_id`
-		if pg {
-			// Ids come from the sequence, taken under the head lock so they
-			// grow with seq; one call for a single event saves a round trip.
-			q = `UPDATE audit_chain SET seq = seq + ? WHERE log = ? AND legacy_until = 0
-				RETURNING seq, hash, legacy_until, nextval(pg_get_serial_sequence('audit_events', 'id')) AS next_id`
-		}
-		res := tx.Raw(q, n, Log).Scan(&row)
+		// SQLite has one writer: this transaction holds the database from its
+		// BEGIN IMMEDIATE to its commit, so the head and MAX(id) stay put.
+		res := tx.Raw(`UPDATE audit_chain SET seq = seq + ? WHERE log = ? AND legacy_until = 0
+			RETURNING seq, hash, (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_events) AS next_id`, n, Log).Scan(&row)
 		if res.Error != nil {
 			return fmt.Errorf("lock the audit chain: %w", res.Error)
 		}
@@ -102,42 +109,19 @@ func appendEvents(tx *gorm.DB, evs []Event) error {
 			return err
 		}
 	}
-	ids := make([]int64, n)
-	ids[0] = row.NextID
-	if n > 1 {
-		if pg {
-			var more []int64
-			if err := tx.Raw(`SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) FROM generate_series(2, ?)`, n).Scan(&more).Error; err != nil {
-				return fmt.Errorf("audit ids: %w", err)
-			}
-			sort.Slice(more, func(i, j int) bool { return more[i] < more[j] })
-			copy(ids[1:], more)
-		} else {
-			for i := range ids[1:] {
-				ids[i+1] = row.NextID + int64(i) + 1
-			}
-		}
-	}
 	prev := row.Hash
 	seq := row.Seq - n
 	for i := range evs {
 		e := &evs[i]
 		seq++
-		e.ID, e.Seq, e.PrevHash = ids[i], seq, prev
-		e.At = e.At.UTC().Truncate(time.Microsecond)
-		if e.Details == "" {
-			e.Details = "{}"
-		}
+		e.ID, e.Seq, e.PrevHash = row.NextID+int64(i), seq, prev
 		e.Hash = HashEvent(prev, *e)
 		prev = e.Hash
 	}
 	if err := tx.Exec(`UPDATE audit_chain SET hash = ? WHERE log = ?`, prev, Log).Error; err != nil {
 		return fmt.Errorf("move the audit chain head: %w", err)
 	}
-	if err := tx.Create(&evs).Error; err != nil {
-		return err
-	}
-	return nil
+	return tx.Create(&evs).Error
 }
 
 // legacyBatch is how many pre-chain rows one transaction of ChainLegacy chains.

@@ -89,7 +89,7 @@ func (c *Chain) Export(ctx context.Context, out io.Writer, since int64) (int64, 
 	for {
 		var rows []eventRow
 		err := db.Raw(`SELECT id, at, actor, action, object_type, object_id, details, seq, prev_hash, hash FROM audit_events
-			WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, last, h.Seq, pageSize).Scan(&rows).Error
+			WHERE seq > ? AND seq <= ? AND seq > 0 ORDER BY seq LIMIT ?`, last, h.Seq, pageSize).Scan(&rows).Error
 		if err != nil {
 			return n, fmt.Errorf("read audit events after seq %d: %w", last, err)
 		}

@@ -233,7 +233,7 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 	for {
 		var rows []eventRow
 		err := db.Raw(`SELECT id, at, actor, action, object_type, object_id, details, seq, prev_hash, hash FROM audit_events
-			WHERE (seq > ? OR (seq = ? AND id > ?)) AND seq <= ? ORDER BY seq, id LIMIT ?`, lastSeq, lastSeq, lastID, h.Seq, pageSize).Scan(&rows).Error
+			WHERE (seq > ? OR (seq = ? AND id > ?)) AND seq <= ? AND seq > 0 ORDER BY seq, id LIMIT ?`, lastSeq, lastSeq, lastID, h.Seq, pageSize).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("read audit events after seq %d: %w", lastSeq, err)
 		}
@@ -264,7 +264,7 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 	// One statement, one snapshot: an event past the head as it is now was not
 	// written by Record, which moves the head in the same transaction.
 	var past []struct{ ID, Seq int64 }
-	if err := db.Raw(`SELECT e.id, e.seq FROM audit_events e JOIN audit_chain c ON c.log = ? WHERE e.seq > c.seq ORDER BY e.seq LIMIT 1`, Log).Scan(&past).Error; err != nil {
+	if err := db.Raw(`SELECT e.id, e.seq FROM audit_events e JOIN audit_chain c ON c.log = ? WHERE e.seq > c.seq AND e.seq > 0 ORDER BY e.seq LIMIT 1`, Log).Scan(&past).Error; err != nil {
 		return nil, err
 	}
 	if len(past) > 0 {
@@ -272,7 +272,7 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 			Message: fmt.Sprintf("event %d (seq %d) is past the chain's head (inserted?)", past[0].ID, past[0].Seq)})
 	}
 	var loose []int64
-	if err := db.Raw(`SELECT id FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT 1`).Scan(&loose).Error; err != nil {
+	if err := db.Raw(`SELECT id FROM audit_events WHERE seq IS NULL OR seq <= 0 ORDER BY id LIMIT 1`).Scan(&loose).Error; err != nil {
 		return nil, err
 	}
 	if len(loose) > 0 {

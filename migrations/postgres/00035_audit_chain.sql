@@ -7,7 +7,12 @@
 ALTER TABLE audit_events ADD COLUMN seq BIGINT;
 ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_events ADD COLUMN hash TEXT;
-CREATE UNIQUE INDEX audit_events_seq_idx ON audit_events (seq);
+-- Partial: on PostgreSQL a row carries seq = -1 until its transaction commits
+-- (see the trigger below); queries by seq say "seq > 0" so the index serves them.
+CREATE UNIQUE INDEX audit_events_seq_idx ON audit_events (seq) WHERE seq > 0;
+-- Rows outside the chain; empty unless someone inserted one by hand, so the
+-- check for them costs nothing.
+CREATE INDEX audit_events_unchained_idx ON audit_events (id) WHERE seq IS NULL OR seq <= 0;
 
 -- The head of each chain: its last seq and hash. Record updates this row first,
 -- which serializes the writers of a chain (a row lock on PostgreSQL; SQLite
@@ -21,6 +26,49 @@ CREATE TABLE audit_chain (
 );
 INSERT INTO audit_chain (log, seq, hash, legacy_until)
     SELECT 'audit_events', 0, '', COALESCE(MAX(id), 0) FROM audit_events;
+
+-- On PostgreSQL an event is chained when its transaction commits, not when it
+-- is inserted: Record inserts it with seq = -1 and this deferred trigger takes
+-- the head's row lock at COMMIT, gives the row its seq, prev_hash and hash (the
+-- same encoding as audit.HashEvent) and moves the head. Taking the head lock
+-- at insert time instead would hold it while the rest of the transaction locks
+-- cases, and two transactions locking the same rows in the other order would
+-- deadlock; at commit the only lock left to take is the head's. A row
+-- inserted by hand without seq = -1 is not chained, and Verify reports it.
+-- +goose StatementBegin
+CREATE FUNCTION audit_field(s TEXT) RETURNS BYTEA LANGUAGE sql IMMUTABLE AS $$
+    SELECT int8send(octet_length(convert_to(s, 'UTF8'))::BIGINT) || convert_to(s, 'UTF8')
+$$;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    h_seq  BIGINT;
+    h_hash TEXT;
+    h_leg  BIGINT;
+    v_hash TEXT;
+BEGIN
+    SELECT seq, hash, legacy_until INTO h_seq, h_hash, h_leg FROM audit_chain WHERE log = 'audit_events' FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit chain head missing (run: docket migrate up)';
+    END IF;
+    IF h_leg > 0 THEN
+        RAISE EXCEPTION 'audit events from before the chain are not chained yet (run: docket migrate up)';
+    END IF;
+    h_seq := h_seq + 1;
+    v_hash := encode(sha256(
+        audit_field('docket-audit-event-v1') || audit_field(h_hash) || audit_field(NEW.id::TEXT) || audit_field(h_seq::TEXT) ||
+        audit_field(to_char(NEW.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '000Z') ||
+        audit_field(NEW.actor) || audit_field(NEW.action) || audit_field(NEW.object_type) || audit_field(NEW.object_id) ||
+        audit_field(NEW.details)), 'hex');
+    UPDATE audit_events SET seq = h_seq, prev_hash = h_hash, hash = v_hash WHERE id = NEW.id;
+    UPDATE audit_chain SET seq = h_seq, hash = v_hash WHERE log = 'audit_events';
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE CONSTRAINT TRIGGER audit_events_chain AFTER INSERT ON audit_events
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.seq = -1) EXECUTE FUNCTION audit_chain_link();
 
 -- Signed checkpoints: (log, seq, hash) at a time, signed with Docket's ed25519
 -- audit key. Copied elsewhere (exports), they anchor the chain outside the
@@ -67,6 +115,10 @@ DELETE FROM casbin_rule WHERE ptype = 'p' AND (v1 = '/audit/chain' OR v1 LIKE '/
 DROP TABLE audit_verifications;
 DROP TABLE audit_checkpoints;
 DROP TABLE audit_chain;
+DROP TRIGGER audit_events_chain ON audit_events;
+DROP FUNCTION audit_chain_link();
+DROP FUNCTION audit_field(TEXT);
+DROP INDEX audit_events_unchained_idx;
 DROP INDEX audit_events_seq_idx;
 ALTER TABLE audit_events DROP COLUMN hash;
 ALTER TABLE audit_events DROP COLUMN prev_hash;

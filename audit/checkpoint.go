@@ -185,11 +185,12 @@ func (c *Chain) PublicKey(ctx context.Context) (ed25519.PublicKey, error) {
 	return priv.Public().(ed25519.PublicKey), nil
 }
 
-// Checkpoint verifies the chain from the last checkpoint to the head and, if
-// it is intact and has grown, signs a checkpoint at the head. A broken chain is
-// never signed: that would vouch for the tampering. It returns nil and no error
-// when there is nothing new to sign.
-func (c *Chain) Checkpoint(ctx context.Context) (*Checkpoint, *Report, error) {
+// Checkpoint verifies the chain from the last checkpoint to the head (all of
+// it when full is set) and, if it is intact and has grown, signs a checkpoint
+// at the head. A broken chain is never signed: that would vouch for the
+// tampering. It returns nil and no error when there is nothing new to sign.
+// The timer passes full = false, so its cost follows what was written since.
+func (c *Chain) Checkpoint(ctx context.Context, full bool) (*Checkpoint, *Report, error) {
 	priv, err := c.signingKey(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -200,7 +201,7 @@ func (c *Chain) Checkpoint(ctx context.Context) (*Checkpoint, *Report, error) {
 		return nil, nil, fmt.Errorf("read the last checkpoint: %w", err)
 	}
 	var from *Checkpoint
-	if last.ID != 0 {
+	if last.ID != 0 && !full {
 		from = &last
 	}
 	rep, err := c.verify(ctx, from)
@@ -210,7 +211,7 @@ func (c *Chain) Checkpoint(ctx context.Context) (*Checkpoint, *Report, error) {
 	if !rep.OK {
 		return nil, rep, fmt.Errorf("audit chain broken, no checkpoint signed: %s", rep.Problem.Message)
 	}
-	if rep.HeadSeq == 0 || (from != nil && rep.HeadSeq == from.Seq) {
+	if rep.HeadSeq == 0 || (last.ID != 0 && rep.HeadSeq == last.Seq) {
 		return nil, rep, nil
 	}
 	cp := Checkpoint{Log: Log, Seq: rep.HeadSeq, Hash: rep.HeadHash, At: c.now().UTC().Truncate(time.Microsecond),

@@ -50,6 +50,7 @@ Usage:
   docket backup --to FILE              consistent online backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump), checked
   docket restore --from FILE [--force] check a backup and restore it while Docket is stopped
   docket doctor                        print the effective configuration (secrets masked) and check every dependency
+  docket audit verify|export|checkpoint   check the audit log's hash chain, export it (JSON lines), sign a checkpoint
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -61,6 +62,10 @@ func main() {
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "docket:", err)
+		}
+		var st interface{ ExitStatus() int }
+		if errors.As(err, &st) {
+			os.Exit(st.ExitStatus())
 		}
 		os.Exit(1)
 	}
@@ -98,6 +103,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRestore(ctx, args, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, args, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

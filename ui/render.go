@@ -130,6 +130,7 @@ type nav struct {
 	WaitingMail                                                           int64
 	Appeals                                                               bool
 	OpenAppeals                                                           int64
+	AuditChain                                                            bool // the audit chain page
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -150,6 +151,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 			Policy: s.can(c, "/admin/policy", http.MethodGet), Deliveries: s.can(c, "/deliveries", http.MethodGet),
 			Outbox: s.can(c, "/outbox", http.MethodGet), Flaggers: s.can(c, "/admin/flaggers", http.MethodGet),
 		}
+		v.Nav.AuditChain = s.can(c, "/audit/chain", http.MethodGet)
 		if v.Nav.Appeals = s.can(c, "/appeals", http.MethodGet); v.Nav.Appeals {
 			v.Nav.OpenAppeals, _ = s.cases.OpenAppealCount(c.Request().Context(), s.readableQueues(c))
 		}

@@ -233,6 +233,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ev.Close()
 	uiCfg.Evidence = ev
+	uiCfg.AuditChain = cfg.chain(a.db)
 	srv, err := ui.New(uiCfg, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err

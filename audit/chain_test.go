@@ -322,6 +322,16 @@ func TestLegacyRowsChainedOnMigrate(t *testing.T) {
 			if n, err := audit.ChainLegacy(ctx, db.W); err != nil || n != 0 {
 				t.Errorf("second ChainLegacy: %d %v", n, err)
 			}
+			// Down and up again: the chain is dropped and rebuilt from the rows.
+			if _, err := p.DownTo(ctx, 34); err != nil {
+				t.Fatalf("down to 34: %v", err)
+			}
+			if err := migrations.Up(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			if rep := verify(t, db); !rep.OK || rep.Events != 7 {
+				t.Fatalf("after down and up: %+v %v", rep, rep.Problem)
+			}
 		})
 	}
 }

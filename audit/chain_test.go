@@ -140,6 +140,14 @@ func TestTamperingIsNamed(t *testing.T) {
 			exec(t, db, `INSERT INTO audit_events (id, at, actor, action, object_type, object_id, details, seq, prev_hash, hash) VALUES (902, ?, 'user:1', 'case.note', 'case', '7', '{}', 7, 'x', 'y')`, time.Now())
 			return 902
 		}, "inserted", "event 902 (seq 7) is past the chain's head"},
+		{"insert a duplicate seq past a dropped index", func(t *testing.T, db *database.DB) int64 {
+			exec(t, db, `DROP INDEX audit_events_seq_idx`)
+			var e audit.Event
+			db.R.Where("seq = 3").Take(&e)
+			exec(t, db, `INSERT INTO audit_events (id, at, actor, action, object_type, object_id, details, seq, prev_hash, hash) VALUES (903, ?, ?, ?, ?, ?, ?, 3, ?, ?)`,
+				e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.Details, e.PrevHash, e.Hash)
+			return 903
+		}, "inserted", "event 903 (seq 3) repeats a seq"},
 		{"edit and rehash one row", func(t *testing.T, db *database.DB) int64 {
 			var e audit.Event
 			db.R.Where("seq = 3").Take(&e)

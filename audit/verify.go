@@ -226,6 +226,9 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 		}
 	}
 	sort.SliceStable(w.cps, func(i, j int) bool { return w.cps[i].Seq < w.cps[j].Seq })
+	// Keyset pages on seq alone (an index range); the last seq of a page is
+	// read again so that a duplicated seq (possible only if someone dropped
+	// the unique index) is never skipped at a page boundary.
 	lastSeq, lastID := w.prevSeq, int64(0)
 	if from != nil {
 		lastID = math.MaxInt64 // after the checkpoint's event, not beside it
@@ -233,20 +236,25 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 	for {
 		var rows []eventRow
 		err := db.Raw(`SELECT id, at, actor, action, object_type, object_id, details, seq, prev_hash, hash FROM audit_events
-			WHERE (seq > ? OR (seq = ? AND id > ?)) AND seq <= ? AND seq > 0 ORDER BY seq, id LIMIT ?`, lastSeq, lastSeq, lastID, h.Seq, pageSize).Scan(&rows).Error
+			WHERE seq >= ? AND seq <= ? AND seq > 0 ORDER BY seq, id LIMIT ?`, lastSeq, h.Seq, pageSize).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("read audit events after seq %d: %w", lastSeq, err)
 		}
+		fresh := 0
 		for _, r := range rows {
+			if r.Seq.Int64 < lastSeq || (r.Seq.Int64 == lastSeq && r.ID <= lastID) {
+				continue // seen on the previous page
+			}
+			fresh++
 			if p := w.event(r.event()); p != nil {
 				rep.Events, rep.Checkpoints = w.n, rep.Checkpoints+w.checked
 				return fail(p)
 			}
+			lastSeq, lastID = r.Seq.Int64, r.ID
 		}
-		if len(rows) < pageSize {
+		if len(rows) < pageSize || fresh == 0 {
 			break
 		}
-		lastSeq, lastID = rows[len(rows)-1].Seq.Int64, rows[len(rows)-1].ID
 	}
 	rep.Events, rep.Checkpoints = w.n, rep.Checkpoints+w.checked
 	if w.prevSeq < h.Seq {

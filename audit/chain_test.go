@@ -373,6 +373,14 @@ func TestExportVerifiesOffline(t *testing.T) {
 		if rep, err := audit.VerifyExport(&part, keys); err != nil || !rep.OK || rep.Events != 2 {
 			t.Fatalf("verify partial export: %+v %v", rep, err)
 		}
+		// An export from the head has no events and still verifies.
+		var none bytes.Buffer
+		if _, err := ch.Export(ctx, &none, 5); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := audit.VerifyExport(&none, keys); err != nil || !rep.OK || rep.Events != 0 {
+			t.Fatalf("verify an empty partial export: %+v %v", rep, err)
+		}
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 		edited := strings.Replace(lines[2], `case.note`, `case.gone`, 1)
 		bad := strings.Join(append(append(append([]string{}, lines[:2]...), edited), lines[3:]...), "\n")

@@ -137,7 +137,7 @@ func VerifyExport(r io.Reader, keys Keys) (*Report, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	w := &walker{}
 	var hdr *exportLine
-	var ended bool
+	var ended, partial bool
 	line := 0
 	for sc.Scan() {
 		line++
@@ -174,6 +174,10 @@ func VerifyExport(r io.Reader, keys Keys) (*Report, error) {
 			if l.HeadSeq != nil {
 				rep.HeadSeq, rep.HeadHash = *l.HeadSeq, l.HeadHash
 			}
+			if l.Since != nil && *l.Since > 0 {
+				partial = true
+				w.prevSeq = *l.Since // so a missing first event reads as a gap
+			}
 		case "event":
 			if hdr == nil {
 				return nil, fmt.Errorf("line %d: no header line first", line)
@@ -188,8 +192,8 @@ func VerifyExport(r io.Reader, keys Keys) (*Report, error) {
 			}
 			e := Event{ID: x.ID, Seq: x.Seq, At: at, Actor: x.Actor, Action: x.Action, ObjectType: x.ObjectType,
 				ObjectID: x.ObjectID, Details: x.Details, PrevHash: x.PrevHash, Hash: x.Hash}
-			if w.n == 0 && hdr.Since != nil && *hdr.Since > 0 {
-				w.prevSeq, w.prevHash = e.Seq-1, e.PrevHash // a partial export starts on trust
+			if w.n == 0 && partial {
+				w.prevHash = e.PrevHash // a partial export trusts its first link
 			}
 			if p := w.event(e); p != nil {
 				rep.Events, rep.Checkpoints = w.n, w.checked
@@ -232,7 +236,7 @@ func VerifyExport(r io.Reader, keys Keys) (*Report, error) {
 	if !ended {
 		return fail(&Problem{Kind: "deleted", Message: "the file has no end line (cut off?)"})
 	}
-	if w.prevSeq != rep.HeadSeq || w.prevHash != rep.HeadHash {
+	if w.prevSeq != rep.HeadSeq || (w.prevHash != rep.HeadHash && (w.n > 0 || !partial)) {
 		return fail(&Problem{Seq: w.prevSeq, Kind: "head",
 			Message: fmt.Sprintf("the last event (seq %d) is not the head the header names (seq %d)", w.prevSeq, rep.HeadSeq)})
 	}

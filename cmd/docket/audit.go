@@ -103,7 +103,9 @@ func openAudit(ctx context.Context, cfg config) (*database.DB, error) {
 
 func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var file, pub string
+	store := true
 	cfg, _, err := parse("audit verify", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&store, "store", true, "keep the result for the /audit/chain page; --store=false writes nothing (e.g. to check a backup file)")
 		fs.StringVar(&file, "file", "", "verify this export (docket audit export) instead of the database; needs no database")
 		fs.StringVar(&pub, "public-key", "", "with --file: the published public key (hex) to check checkpoint signatures against; default the keys in the file")
 	})
@@ -130,7 +132,13 @@ func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		defer db.Close()
-		if rep, err = cfg.chain(db).VerifyAndStore(ctx, "system:cli"); err != nil {
+		ch := cfg.chain(db)
+		if store {
+			rep, err = ch.VerifyAndStore(ctx, "system:cli")
+		} else {
+			rep, err = ch.Verify(ctx)
+		}
+		if err != nil {
 			return err
 		}
 	}

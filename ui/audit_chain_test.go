@@ -31,6 +31,9 @@ func TestAuditChainPage(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			e := newEnv(t, d)
+			if e.login(policy.Reviewer).get("/queue").doc(t).Find(`a[href="/audit/chain"]`).Length() != 0 {
+				t.Error("a reviewer's rail links to the audit chain")
+			}
 			c := e.login(policy.Auditor)
 			res := c.get("/audit/chain")
 			if res.StatusCode != http.StatusOK {

@@ -8,10 +8,12 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/internal/database"
 )
 
@@ -33,7 +35,11 @@ func Provider(db *database.DB) (*goose.Provider, error) {
 	if db.Dialect == database.Postgres {
 		dialect = goose.DialectPostgres
 	}
-	var opts []goose.ProviderOption
+	// Features are built in parallel with numbers handed out ahead: 00035
+	// (the audit chain) landed after 00036, so a database migrated in between
+	// is at 36 without 35. goose would refuse that as a missing migration;
+	// every migration here is independent of its neighbours, so apply it.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if db.Dialect == database.Postgres {
 		// Instances started together (a rolling deploy, a scaled-out set)
 		// each migrate at start: an advisory lock lets one apply and the
@@ -59,6 +65,13 @@ func Up(ctx context.Context, db *database.DB) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate up: %w", err)
+	}
+	// Audit events written before the hash chain existed (00035) are chained
+	// once, here, so every later start finds a fully chained log.
+	if n, err := audit.ChainLegacy(ctx, db.W); err != nil {
+		return fmt.Errorf("chain the audit events from before 00035: %w", err)
+	} else if n > 0 {
+		slog.Info("chained the audit events written before the audit chain existed", "events", n)
 	}
 	if db.Dialect == database.SQLite {
 		// Fresh statistics, or the planner picks poor indexes for FileReport's

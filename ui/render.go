@@ -132,6 +132,7 @@ type nav struct {
 	OpenAppeals                                                           int64
 	Audit                                                                 bool // the auditors' timelines
 	SOR                                                                   bool // statements of reasons export
+	AuditChain                                                            bool // the audit chain page
 }
 
 func (v view) Field(name string) string { return v.Form.Get(name) }
@@ -154,6 +155,7 @@ func (s *Server) render(c echo.Context, status int, page string, v view) error {
 			Audit: s.can(c, "/audit", http.MethodGet),
 		}
 		v.Nav.SOR = s.can(c, "/admin/sor", http.MethodGet)
+		v.Nav.AuditChain = s.can(c, "/audit/chain", http.MethodGet)
 		if v.Nav.Appeals = s.can(c, "/appeals", http.MethodGet); v.Nav.Appeals {
 			v.Nav.OpenAppeals, _ = s.cases.OpenAppealCount(c.Request().Context(), s.readableQueues(c))
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/dockethq/docket/apikeys"
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/inbox"
@@ -71,6 +72,9 @@ type Config struct {
 	// Links verifies signed links (customers' responses, appeals); nil loads
 	// the database's key.
 	Links *signedlink.Signer
+	// AuditChain verifies and exports the audit log's hash chain; nil uses the
+	// database's checkpoint key.
+	AuditChain *audit.Chain
 }
 
 // Server is the HTTP side of Docket.
@@ -98,6 +102,7 @@ type Server struct {
 	links      *signedlink.Signer
 
 	transparency *transparencyCache
+	chain        *audit.Chain
 }
 
 // New builds the server and registers every route.
@@ -148,6 +153,7 @@ func New(cfg Config, db *database.DB, cs *cases.Service, us *users.Service, en *
 	}
 	s.reconciler = cfg.Reconciler
 	s.links = cfg.Links
+	s.chain = cfg.AuditChain
 	if s.links == nil {
 		if s.links, err = signedlink.Load(context.Background(), db, now); err != nil {
 			return nil, fmt.Errorf("signed links: %w", err)
@@ -272,6 +278,7 @@ func (s *Server) routes() {
 	s.routesAuditor()
 	s.routesTransparency()
 	s.routesStatements()
+	s.routesChain()
 }
 
 // Handler returns the server as an http.Handler.

@@ -28,7 +28,7 @@ import (
 
 // restoreChecks run on a database about to be restored, after the integrity
 // and migration checks; each returns a plain sentence when something is wrong.
-// The audit chain's verification (issue 9) belongs here.
+// The audit chain's verification (audit.go) is one.
 var restoreChecks []func(ctx context.Context, db *database.DB) error
 
 func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -90,13 +90,17 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "backup written to %s in %s: schema version %d, %d reports, %d cases; integrity ok\n",
 		to, time.Since(start).Round(time.Millisecond), sum.version, sum.reports, sum.cases)
+	if sum.auditChain != nil {
+		fmt.Fprintf(stdout, "WARNING: the backup was taken, but the %s; restoring it will need --allow-broken-audit-chain\n", sum.auditChain)
+	}
 	return nil
 }
 
 func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var from string
-	var force bool
+	var force, allowBroken bool
 	cfg, _, err := parse("restore", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&allowBroken, "allow-broken-audit-chain", false, "restore even if the backup's audit chain does not verify (it is then evidence of tampering: keep the backup)")
 		fs.StringVar(&from, "from", "", "backup file to restore (from docket backup)")
 		fs.BoolVar(&force, "force", false, "replace an existing database (SQLite: it is kept beside as <file>.before-restore-<time>)")
 	})
@@ -111,7 +115,7 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	dialect, dsn, _ := database.ParseURL(cfg.DatabaseURL)
 	if dialect == database.Postgres {
-		return pgRestore(ctx, cfg.DatabaseURL, dsn, from, force, stdout)
+		return pgRestore(ctx, cfg.DatabaseURL, dsn, from, force, allowBroken, stdout)
 	}
 	target := dsn
 	if st, err := os.Stat(target); err == nil {
@@ -135,6 +139,9 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	sum, err := checkSQLiteCopy(ctx, tmp)
+	if err == nil && sum.auditChain != nil && !allowBroken {
+		err = fmt.Errorf("the %w; restore it anyway with --allow-broken-audit-chain", sum.auditChain)
+	}
 	if err != nil {
 		for _, f := range sqliteFiles(tmp) {
 			os.Remove(f)
@@ -174,6 +181,7 @@ type copySummary struct {
 	version        int64
 	pending        int
 	reports, cases int64
+	auditChain     *brokenChain // the audit chain's first broken link, if any
 }
 
 // checkSQLiteCopy opens a SQLite copy and checks that it is whole (integrity
@@ -210,6 +218,13 @@ func summarize(ctx context.Context, db *database.DB) (copySummary, error) {
 	}
 	for _, check := range restoreChecks {
 		if err := check(ctx, db); err != nil {
+			// A broken audit chain is evidence: a backup keeps it (and says so),
+			// a restore refuses it unless told otherwise.
+			var bc *brokenChain
+			if errors.As(err, &bc) {
+				sum.auditChain = bc
+				continue
+			}
 			return sum, err
 		}
 	}
@@ -343,7 +358,7 @@ func pgBackup(ctx context.Context, dsn, to string, stdout io.Writer) error {
 	return nil
 }
 
-func pgRestore(ctx context.Context, rawURL, dsn, from string, force bool, stdout io.Writer) error {
+func pgRestore(ctx context.Context, rawURL, dsn, from string, force, allowBroken bool, stdout io.Writer) error {
 	bin, err := pgTool("pg_restore")
 	if err != nil {
 		return err
@@ -386,6 +401,13 @@ func pgRestore(ctx context.Context, rawURL, dsn, from string, force bool, stdout
 		return fmt.Errorf("restored, but the result fails its check: %w", err)
 	}
 	fmt.Fprintf(stdout, "restored %s: schema version %d, %d reports, %d cases\n", from, sum.version, sum.reports, sum.cases)
+	if sum.auditChain != nil {
+		// pg_restore has already replaced the data: all that is left is to say so.
+		if !allowBroken {
+			return fmt.Errorf("restored, but the %w (keep the backup as evidence; --allow-broken-audit-chain accepts this)", sum.auditChain)
+		}
+		fmt.Fprintf(stdout, "WARNING: the %s\n", sum.auditChain)
+	}
 	if sum.pending > 0 {
 		fmt.Fprintf(stdout, "%d migrations are pending; docket serve applies them at start (or run: docket migrate up)\n", sum.pending)
 	}

@@ -56,6 +56,7 @@ type config struct {
 
 	baseURLDerived bool // BaseURL was not given and follows the listen address
 	intake         intakeConfig
+	audit          auditConfig
 }
 
 // bind registers the common flags on fs with defaults taken from the environment.
@@ -101,6 +102,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.StrikeThreshold, "strike-threshold", threshold, "live strike weight from which a case suggests termination; 0 never (DOCKET_STRIKE_THRESHOLD)")
 	fs.StringVar(&c.Outbox, "outbox", env("DOCKET_OUTBOX", ""), "folder for notices as .eml files when no SMTP relay is set (DOCKET_OUTBOX; default outbox/ next to the SQLite file, else ./outbox)")
 	c.bindIntake(fs)
+	c.bindAudit(fs)
 	fs.StringVar(&c.EvidenceURL, "evidence-url", env("DOCKET_EVIDENCE_URL", ""), "where report evidence files are stored: file:///dir?create_dir=1 or s3://bucket?endpoint=…&region=… (DOCKET_EVIDENCE_URL; default evidence-files/ next to the SQLite file, else ./evidence-files)")
 }
 
@@ -213,6 +215,9 @@ func (c *config) validate() error {
 	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		return fmt.Errorf("DOCKET_NATS_URL / --nats-url: %q is not a nats:// URL", c.NATSURL)
+	}
+	if err := c.validateAudit(); err != nil {
+		return err
 	}
 	return c.validateIntake()
 }

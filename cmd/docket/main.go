@@ -51,6 +51,7 @@ Usage:
   docket restore --from FILE [--force] check a backup and restore it while Docket is stopped
   docket doctor                        print the effective configuration (secrets masked) and check every dependency
   docket export sor --since YYYY-MM-DD [--until D] [--out DIR|-]   statements of reasons for the DSA Transparency Database, batches of 100
+  docket audit verify|export|checkpoint   check the audit log's hash chain, export it (JSON lines), sign a checkpoint
 
 Run "docket <command> -h" for the flags of a command.
 `
@@ -62,6 +63,10 @@ func main() {
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "docket:", err)
+		}
+		var st interface{ ExitStatus() int }
+		if errors.As(err, &st) {
+			os.Exit(st.ExitStatus())
 		}
 		os.Exit(1)
 	}
@@ -101,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdDoctor(ctx, args, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, args, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -229,6 +236,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ev.Close()
 	uiCfg.Evidence = ev
+	uiCfg.AuditChain = cfg.chain(a.db)
 	srv, err := ui.New(uiCfg, a.db, a.cases, a.users, a.enforcer, a.log, time.Now)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ func (a *app) timers() []notify.Timer {
 	return []notify.Timer{
 		{Name: "expire_leases", Every: every, Run: a.cases.ExpireLeases},
 		{Name: "flag_overdue_emergencies", Every: every, Run: a.cases.FlagOverdueEmergencies},
+		{Name: "audit_checkpoint", Every: a.cfg.audit.CheckpointEvery, Run: a.checkpointTimer},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/benchgen"
 	"github.com/dockethq/docket/internal/database"
@@ -51,6 +52,10 @@ func TestGenerate(t *testing.T) {
 		}
 		if res.LargestCase < 200 {
 			t.Errorf("largest case has %d reports; want a flood", res.LargestCase)
+		}
+		// The generated audit events continue the hash chain.
+		if rep, err := audit.NewChain(db, audit.Options{}).Verify(ctx); err != nil || !rep.OK || rep.Events < res.Rows["audit_events"] {
+			t.Errorf("audit chain after Generate: %+v %v", rep, err)
 		}
 
 		zero := func(what, q string) {

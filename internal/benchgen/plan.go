@@ -150,6 +150,11 @@ type note struct {
 }
 
 type plan struct {
+	// The audit chain's head: where the generated events continue it (read
+	// before writing, stored after), so the loaded log verifies.
+	auditSeq  int64
+	auditHash string
+
 	opts      Options
 	now       int64
 	customers []customer

@@ -344,35 +344,6 @@ func TestLegacyRowsChainedOnMigrate(t *testing.T) {
 	}
 }
 
-// TestChainMigrationAfter36 upgrades a database that got 00036 before 00035
-// existed (the order the branches landed in): 00035 is applied out of order.
-func TestChainMigrationAfter36(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			ctx := context.Background()
-			db := testdb.OpenEmpty(t, d)
-			p, err := migrations.Provider(db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 34); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.ApplyVersion(ctx, 36, true); err != nil {
-				t.Fatal(err)
-			}
-			exec(t, db, `INSERT INTO audit_events (at, actor, action, object_type, object_id, details) VALUES (?, 'system', 'old', 'case', '1', '{}')`, time.Now())
-			if err := migrations.Up(ctx, db); err != nil {
-				t.Fatalf("up with 00035 missing: %v", err)
-			}
-			seed(t, db, 1)
-			if rep := verify(t, db); !rep.OK || rep.Events != 2 {
-				t.Fatalf("%+v %v", rep, rep.Problem)
-			}
-		})
-	}
-}
-
 func TestExportVerifiesOffline(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()

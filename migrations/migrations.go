@@ -35,11 +35,7 @@ func Provider(db *database.DB) (*goose.Provider, error) {
 	if db.Dialect == database.Postgres {
 		dialect = goose.DialectPostgres
 	}
-	// Features are built in parallel with numbers handed out ahead: 00035
-	// (the audit chain) landed after 00036, so a database migrated in between
-	// is at 36 without 35. goose would refuse that as a missing migration;
-	// every migration here is independent of its neighbours, so apply it.
-	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
+	var opts []goose.ProviderOption
 	if db.Dialect == database.Postgres {
 		// Instances started together (a rolling deploy, a scaled-out set)
 		// each migrate at start: an advisory lock lets one apply and the

@@ -13,6 +13,8 @@ import (
 
 	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/internal/database"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // auditConfig is the audit chain's part of the configuration.
@@ -95,7 +97,18 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // openAudit opens the database as it is: verifying must not migrate (or chain
 // anything) first, or it would vouch for what it was meant to check.
 func openAudit(ctx context.Context, cfg config) (*database.DB, error) {
-	return database.Open(ctx, cfg.DatabaseURL)
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	// A wrong path or an unmigrated database would otherwise fail deep inside
+	// with "no such table"; say what is wrong instead.
+	var n int64
+	if err := db.R.Session(&gorm.Session{Logger: logger.Discard}).WithContext(ctx).Raw("SELECT COUNT(*) FROM audit_chain").Scan(&n).Error; err != nil {
+		db.Close()
+		return nil, fmt.Errorf("the database has no audit chain: is DOCKET_DATABASE_URL / --database-url a Docket database migrated to 00035 or later (docket migrate up)? (%v)", err)
+	}
+	return db, nil
 }
 
 func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {

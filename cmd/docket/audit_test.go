@@ -105,3 +105,14 @@ func TestAuditVerifyCommand(t *testing.T) {
 		})
 	}
 }
+
+// A database that is not migrated (a mistyped path) gets a sentence, not
+// "no such table" from deep inside verify, and exit status 1, not 2: nothing
+// was found tampered.
+func TestAuditVerifyNeedsAChain(t *testing.T) {
+	url := filepath.Join(t.TempDir(), "mistyped.db")
+	st, out := exitStatus(t, []string{"DOCKET_DATABASE_URL=" + url}, "audit", "verify")
+	if st != 1 || !strings.Contains(out, "has no audit chain") || !strings.Contains(out, "docket migrate up") {
+		t.Fatalf("verify an empty database: status %d\n%s", st, out)
+	}
+}

@@ -41,8 +41,8 @@ var svgPalette = []string{"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
 
 const (
 	svgWidth  = 720
-	svgLabelW = 250
-	svgBarMax = 380
+	svgLabelW = 290 // fits "Violent extremism or terrorist content" at 13 px
+	svgBarMax = 340
 	svgRowH   = 26
 	svgBarH   = 18
 )

@@ -53,8 +53,8 @@ func Record(tx *gorm.DB, at time.Time, actor, action, objectType, objectID strin
 // one multi-row insert for all of them, for callers that write many events in
 // one transaction (group commit). RecordAll sets each event's ID, and on
 // SQLite its Seq, PrevHash and Hash (values given are ignored); on PostgreSQL
-// those three are given at commit (chain.go says why) and Seq reads -1 until
-// then. At is stored in UTC truncated to microseconds, the precision both
+// those three are given by Seal after the transaction commits (seal.go says
+// why) and Seq reads -1 until then. At is stored in UTC truncated to microseconds, the precision both
 // databases keep; an empty Details is stored as "{}".
 func RecordAll(tx *gorm.DB, evs []Event) error {
 	if len(evs) == 0 {

@@ -64,9 +64,10 @@ type head struct {
 }
 
 // appendEvents chains and inserts evs inside tx. On SQLite it moves the head
-// and hashes here; on PostgreSQL a deferred trigger does both when tx commits,
-// so the head's row lock is held only during commits, never while the rest of
-// the transaction takes other locks (which would deadlock).
+// and hashes here. On PostgreSQL it inserts them pending (seq = -1) and Seal
+// chains them after they commit (seal.go): holding the head's row lock in the
+// writer's transaction, or even only in its COMMIT, makes every audited
+// commit across all instances wait for the one before it.
 func appendEvents(tx *gorm.DB, evs []Event) error {
 	for i := range evs {
 		e := &evs[i]
@@ -76,8 +77,8 @@ func appendEvents(tx *gorm.DB, evs []Event) error {
 		}
 	}
 	if tx.Dialector.Name() == "postgres" {
-		// Chained at commit by the audit_events_chain trigger (migration
-		// 00035): seq = -1 asks for it, and ID comes back from the insert.
+		// Chained after commit by Seal (migration 00041): seq = -1 marks
+		// the row pending, and ID comes back from the insert.
 		for i := range evs {
 			evs[i].ID, evs[i].Seq, evs[i].PrevHash, evs[i].Hash = 0, -1, "", ""
 		}

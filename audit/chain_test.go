@@ -33,7 +33,17 @@ func seed(t *testing.T, db *database.DB, n int) {
 	}
 }
 
+// verify seals what has committed (PostgreSQL), then verifies.
 func verify(t *testing.T, db *database.DB) *audit.Report {
+	t.Helper()
+	if _, err := audit.Seal(context.Background(), db.W); err != nil {
+		t.Fatal(err)
+	}
+	return verifyOnly(t, db)
+}
+
+// verifyOnly verifies without sealing first.
+func verifyOnly(t *testing.T, db *database.DB) *audit.Report {
 	t.Helper()
 	rep, err := audit.NewChain(db, audit.Options{}).Verify(context.Background())
 	if err != nil {
@@ -69,7 +79,10 @@ func TestUntouchedChainVerifies(t *testing.T) {
 		if err := db.W.Transaction(func(tx *gorm.DB) error { return audit.RecordAll(tx, evs) }); err != nil {
 			t.Fatal(err)
 		}
-		// On PostgreSQL seq is given at commit, so read it back.
+		// On PostgreSQL seq is given by Seal after commit, so seal and read it back.
+		if _, err := audit.Seal(context.Background(), db.W); err != nil {
+			t.Fatal(err)
+		}
 		var seq int64
 		db.R.Raw(`SELECT seq FROM audit_events WHERE id = ?`, evs[2].ID).Scan(&seq)
 		if seq != 8 || evs[0].ID == 0 || evs[0].Details != "{}" {
@@ -393,4 +406,90 @@ func TestExportVerifiesOffline(t *testing.T) {
 			t.Fatalf("cut export: %+v %v", rep, err)
 		}
 	})
+}
+
+// TestSealOnPostgres: events commit pending and are chained by Seal, in
+// batches, from any number of sealers at once; a pending event is work in
+// progress until it has waited PendingGrace, then a fault.
+func TestSealOnPostgres(t *testing.T) {
+	db := testdb.Open(t, database.Postgres)
+	ctx := context.Background()
+	seed(t, db, 3)
+	var pending int64
+	db.R.Raw(`SELECT COUNT(*) FROM audit_events WHERE seq = -1`).Scan(&pending)
+	if pending != 3 {
+		t.Fatalf("after commit: %d pending events, want 3", pending)
+	}
+	// Read-only Verify counts them and stays intact.
+	rep := verifyOnly(t, db)
+	if !rep.OK || rep.Events != 0 || rep.Pending != 3 || len(rep.Notes) == 0 {
+		t.Fatalf("before sealing: %+v %v", rep, rep.Problem)
+	}
+	ch := audit.NewChain(db, audit.Options{})
+	if n, err := ch.Seal(ctx); err != nil || n != 3 {
+		t.Fatalf("seal: %d %v", n, err)
+	}
+	if n, err := ch.Seal(ctx); err != nil || n != 0 {
+		t.Fatalf("second seal: %d %v, want nothing left", n, err)
+	}
+	if rep := verify(t, db); !rep.OK || rep.Events != 3 || rep.Pending != 0 || rep.HeadSeq != 3 {
+		t.Fatalf("after sealing: %+v %v", rep, rep.Problem)
+	}
+
+	// Eight sealers racing 12,000 events written by as many writers, more
+	// than two seal batches: every event sealed once, the chain intact.
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 8 {
+		wg.Go(func() {
+			for {
+				if _, err := ch.Seal(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		})
+	}
+	var writers sync.WaitGroup
+	for w := range 8 {
+		writers.Go(func() {
+			for range 15 {
+				evs := make([]audit.Event, 100)
+				for i := range evs {
+					evs[i] = audit.Event{At: time.Now(), Actor: "system", Action: "bulk", ObjectType: "w", ObjectID: fmtInt(int64(w))}
+				}
+				if err := audit.RecordAll(db.W, evs); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(stop)
+	wg.Wait()
+	if _, err := ch.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep := verify(t, db); !rep.OK || rep.Events != 12003 || rep.Pending != 0 {
+		t.Fatalf("after racing sealers: %+v %v", rep, rep.Problem)
+	}
+
+	// An event left pending past the grace is a fault that names it.
+	seed(t, db, 1)
+	var id int64
+	db.R.Raw(`SELECT id FROM audit_events WHERE seq = -1`).Scan(&id)
+	exec(t, db, `UPDATE audit_events SET stored_at = stored_at - interval '6 minutes' WHERE id = ?`, id)
+	rep = verifyOnly(t, db)
+	if rep.OK || rep.Problem.Kind != "unsealed" || rep.Problem.EventID != id || !strings.Contains(rep.Problem.Message, "not sealed") {
+		t.Fatalf("stale pending event: %+v %v", rep, rep.Problem)
+	}
+	if rep, err := ch.VerifyAndStore(ctx, "system:test"); err != nil || !rep.OK || rep.Events != 12004 {
+		t.Fatalf("VerifyAndStore seals first: %+v %v", rep, err)
+	}
 }

@@ -204,6 +204,10 @@ func (c *Chain) Checkpoint(ctx context.Context, full bool) (*Checkpoint, *Report
 	if last.ID != 0 && !full {
 		from = &last
 	}
+	// Sign what has committed, not only what the sealers reached.
+	if _, err := c.Seal(ctx); err != nil {
+		return nil, nil, err
+	}
 	rep, err := c.verify(ctx, from)
 	if err != nil {
 		return nil, nil, err

@@ -58,6 +58,10 @@ type exportEvent struct {
 // keyset pages, and stops at the head as read at the start. It returns the
 // number of events written.
 func (c *Chain) Export(ctx context.Context, out io.Writer, since int64) (int64, error) {
+	// What has committed goes into the export, not only what was sealed.
+	if _, err := c.Seal(ctx); err != nil {
+		return 0, err
+	}
 	db := c.db.R.WithContext(ctx)
 	var cps []Checkpoint
 	if err := db.Where("log = ? AND seq > ?", Log, since).Order("seq, id").Find(&cps).Error; err != nil {

@@ -59,6 +59,7 @@ type Report struct {
 	Checkpoints int    // checkpoints whose signature and hash were checked
 	Last        *Checkpoint
 	Problem     *Problem
+	Pending     int64    // committed events not sealed into the chain yet (PostgreSQL), all younger than PendingGrace
 	Notes       []string // things worth knowing that are not failures
 	Took        time.Duration
 }
@@ -143,7 +144,10 @@ func (w *walker) matchCheckpoints(id, seq int64, hash string) *Problem {
 }
 
 // Verify walks the whole chain and reports the first broken link. It reads in
-// keyset pages, so memory stays flat however long the log is.
+// keyset pages, so memory stays flat however long the log is. It only reads:
+// on PostgreSQL events committed since the last Seal are counted as pending
+// (a fault once older than PendingGrace), so callers that want them checked
+// too call Seal first, as VerifyAndStore and Checkpoint do.
 func (c *Chain) Verify(ctx context.Context) (*Report, error) {
 	return c.verify(ctx, nil)
 }
@@ -279,8 +283,33 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 		return fail(&Problem{EventID: past[0].ID, Seq: past[0].Seq, Kind: "inserted",
 			Message: fmt.Sprintf("event %d (seq %d) is past the chain's head (inserted?)", past[0].ID, past[0].Seq)})
 	}
+	// On PostgreSQL seq = -1 is an event waiting for Seal: a young one is
+	// work in progress; one older than PendingGrace means no sealer ran (or
+	// someone inserted it by hand long ago).
+	outside := `seq IS NULL OR seq <= 0`
+	if db.Dialector.Name() == "postgres" {
+		outside = `seq IS NULL OR seq = 0 OR seq < -1`
+		var pending []struct {
+			ID  int64
+			N   int64
+			Age float64
+		}
+		if err := db.Raw(`SELECT MIN(id) AS id, COUNT(*) AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - MIN(stored_at)), 0) AS age
+			FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)`).Scan(&pending).Error; err != nil {
+			return nil, err
+		}
+		if len(pending) == 1 && pending[0].N > 0 {
+			p := pending[0]
+			if age := time.Duration(p.Age * float64(time.Second)); age > PendingGrace {
+				return fail(&Problem{EventID: p.ID, Kind: "unsealed",
+					Message: fmt.Sprintf("%d events are not sealed into the chain, the oldest stored %s ago (no docket serve sealing? or inserted by hand?)", p.N, age.Round(time.Second))})
+			}
+			rep.Pending = p.N
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d recent events are not sealed into the chain yet (the next seal chains them)", p.N))
+		}
+	}
 	var loose []int64
-	if err := db.Raw(`SELECT id FROM audit_events WHERE seq IS NULL OR seq <= 0 ORDER BY id LIMIT 1`).Scan(&loose).Error; err != nil {
+	if err := db.Raw(`SELECT id FROM audit_events WHERE ` + outside + ` ORDER BY id LIMIT 1`).Scan(&loose).Error; err != nil {
 		return nil, err
 	}
 	if len(loose) > 0 {
@@ -310,8 +339,11 @@ type Verification struct {
 
 func (Verification) TableName() string { return "audit_verifications" }
 
-// VerifyAndStore runs Verify and keeps the result for the chain page.
+// VerifyAndStore seals, runs Verify and keeps the result for the chain page.
 func (c *Chain) VerifyAndStore(ctx context.Context, actor string) (*Report, error) {
+	if _, err := c.Seal(ctx); err != nil {
+		return nil, err
+	}
 	rep, err := c.Verify(ctx)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ type auditConfig struct {
 	KeyFile         string        // ed25519 private key for checkpoints; empty: a key in app_secrets
 	TrustedKeys     string        // further public keys whose checkpoints verify (after a rotation)
 	CheckpointEvery time.Duration // how often serve signs a checkpoint
+	SealEvery       time.Duration // how often serve seals committed events into the chain (PostgreSQL)
 
 	key     ed25519.PrivateKey
 	trusted audit.Keys
@@ -35,11 +36,19 @@ func (c *config) bindAudit(fs *flag.FlagSet) {
 		every = -1
 	}
 	fs.DurationVar(&c.audit.CheckpointEvery, "audit-checkpoint-interval", every, "how often serve verifies the audit chain since the last checkpoint and signs a new one (DOCKET_AUDIT_CHECKPOINT_INTERVAL)")
+	seal, err := time.ParseDuration(env("DOCKET_AUDIT_SEAL_INTERVAL", "1s"))
+	if err != nil {
+		seal = -1
+	}
+	fs.DurationVar(&c.audit.SealEvery, "audit-seal-interval", seal, "PostgreSQL: how often serve chains newly committed audit events into the hash chain; every instance seals, in turns (DOCKET_AUDIT_SEAL_INTERVAL)")
 }
 
 func (c *config) validateAudit() error {
 	if c.audit.CheckpointEvery < time.Minute {
 		return errors.New("DOCKET_AUDIT_CHECKPOINT_INTERVAL / --audit-checkpoint-interval: give a duration of a minute or more, such as 1h")
+	}
+	if c.audit.SealEvery < 10*time.Millisecond || c.audit.SealEvery > time.Minute {
+		return errors.New("DOCKET_AUDIT_SEAL_INTERVAL / --audit-seal-interval: give a duration between 10ms and 1m, such as 1s")
 	}
 	c.audit.key = nil
 	if c.audit.KeyFile != "" {
@@ -115,7 +124,7 @@ func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	var file, pub string
 	store := true
 	cfg, _, err := parse("audit verify", args, stderr, func(fs *flag.FlagSet) {
-		fs.BoolVar(&store, "store", true, "keep the result for the /audit/chain page; --store=false writes nothing (e.g. to check a backup file)")
+		fs.BoolVar(&store, "store", true, "seal recent events into the chain first (PostgreSQL) and keep the result for the /audit/chain page; --store=false writes nothing (e.g. to check a backup file) and counts unsealed events as pending")
 		fs.StringVar(&file, "file", "", "verify this export (docket audit export) instead of the database; needs no database")
 		fs.StringVar(&pub, "public-key", "", "with --file: the published public key (hex) to check checkpoint signatures against; default the keys in the file")
 	})
@@ -261,8 +270,11 @@ func checkAuditChain(ctx context.Context, db *database.DB) error {
 		return fmt.Errorf("verify the audit chain: %w", err)
 	}
 	if !rep.OK {
-		if rep.Problem.Kind == "legacy" {
+		switch rep.Problem.Kind {
+		case "legacy":
 			return nil // chained when the restored database is migrated
+		case "unsealed":
+			return nil // committed before the backup, chained by the first seal after the restore
 		}
 		return &brokenChain{problem: rep.Problem.Message}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/notify"
 )
 
@@ -34,5 +35,6 @@ func (a *app) startScaleOut(ctx context.Context) error {
 		}
 	}
 	go a.enforcer.Watch(ctx, policyPollInterval, a.log)
+	go audit.RunSealer(ctx, a.db.W, a.cfg.audit.SealEvery, a.log)
 	return nil
 }

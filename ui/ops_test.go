@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dockethq/docket/apikeys"
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/edgesim"
 	"github.com/dockethq/docket/internal/database"
@@ -170,6 +171,7 @@ func testMetricsMove(t *testing.T, d database.Dialect) {
 	for _, name := range []string{
 		"docket_queue_open_cases", "docket_queue_oldest_case_age_seconds", "docket_queue_sla_breached_cases",
 		"docket_directive_deliveries", "docket_notices", "docket_jobs", "docket_metrics_db_up",
+		"docket_audit_unsealed_events", "docket_audit_oldest_unsealed_age_seconds",
 	} {
 		if _, ok := before[name]; !ok {
 			t.Errorf("/metrics has no %s before any traffic", name)
@@ -274,6 +276,26 @@ func testMetricsMove(t *testing.T, d database.Dialect) {
 	}
 	if v := value(after, "docket_notices_total", "outcome", "sent"); v < 1 {
 		t.Errorf("notices sent %v, want the reporter's acknowledgement at least", v)
+	}
+	// Nothing seals in this test's server (serve's sealer does): on
+	// PostgreSQL the traffic's audit events wait, and the gauge says so
+	// until they are sealed. SQLite chains as it writes.
+	unsealed := func() (float64, float64) {
+		m := e.scrapeMetrics(t)
+		return value(m, "docket_audit_unsealed_events"), value(m, "docket_audit_oldest_unsealed_age_seconds")
+	}
+	if n, age := unsealed(); d == database.Postgres && (n < 5 || age <= 0) || d != database.Postgres && (n != 0 || age != 0) {
+		t.Errorf("%s before sealing: %v unsealed events, the oldest %v s old", d, n, age)
+	}
+	if _, err := audit.Seal(ctx, e.db.W); err != nil {
+		t.Fatal(err)
+	}
+	for n, age := unsealed(); n != 0 || age != 0; n, age = unsealed() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after sealing: %v unsealed events, the oldest %v s old", n, age)
+		case <-time.After(150 * time.Millisecond):
+		}
 	}
 }
 

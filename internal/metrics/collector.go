@@ -26,13 +26,15 @@ var CacheFor = 5 * time.Second
 const queryTimeout = 2 * time.Second
 
 var (
-	descOpen     = prometheus.NewDesc("docket_queue_open_cases", "Open cases per queue (queue depth).", []string{"queue"}, nil)
-	descOldest   = prometheus.NewDesc("docket_queue_oldest_case_age_seconds", "Age of the oldest open case per queue (0 when the queue is empty).", []string{"queue"}, nil)
-	descBreached = prometheus.NewDesc("docket_queue_sla_breached_cases", "Open cases past their SLA, per queue.", []string{"queue"}, nil)
-	descDeliv    = prometheus.NewDesc("docket_directive_deliveries", "Directive deliveries by state (pending, delivered, superseded, dead).", []string{"state"}, nil)
-	descNotices  = prometheus.NewDesc("docket_notices", "Email notices by state (pending, sent, dead).", []string{"state"}, nil)
-	descJobs     = prometheus.NewDesc("docket_jobs", "Job queue (River) jobs not yet finished, by state.", []string{"state"}, nil)
-	descDBUp     = prometheus.NewDesc("docket_metrics_db_up", "1 when the last scrape's database reads succeeded.", nil, nil)
+	descOpen      = prometheus.NewDesc("docket_queue_open_cases", "Open cases per queue (queue depth).", []string{"queue"}, nil)
+	descOldest    = prometheus.NewDesc("docket_queue_oldest_case_age_seconds", "Age of the oldest open case per queue (0 when the queue is empty).", []string{"queue"}, nil)
+	descBreached  = prometheus.NewDesc("docket_queue_sla_breached_cases", "Open cases past their SLA, per queue.", []string{"queue"}, nil)
+	descDeliv     = prometheus.NewDesc("docket_directive_deliveries", "Directive deliveries by state (pending, delivered, superseded, dead).", []string{"state"}, nil)
+	descNotices   = prometheus.NewDesc("docket_notices", "Email notices by state (pending, sent, dead).", []string{"state"}, nil)
+	descJobs      = prometheus.NewDesc("docket_jobs", "Job queue (River) jobs not yet finished, by state.", []string{"state"}, nil)
+	descUnsealed  = prometheus.NewDesc("docket_audit_unsealed_events", "Committed audit events waiting to be sealed into the hash chain (PostgreSQL; 0 on SQLite, which chains as it writes).", nil, nil)
+	descUnsealAge = prometheus.NewDesc("docket_audit_oldest_unsealed_age_seconds", "Age of the oldest audit event waiting for its seal; past a few seconds no sealer is running (audit.PendingGrace makes it a verification failure).", nil, nil)
+	descDBUp      = prometheus.NewDesc("docket_metrics_db_up", "1 when the last scrape's database reads succeeded.", nil, nil)
 )
 
 // openStates is cases.OpenStates as the SQL literal the partial indexes were
@@ -62,7 +64,7 @@ func newDBCollector(db *database.DB, now func() time.Time) *dbCollector {
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descOldest, descBreached, descDeliv, descNotices, descJobs, descDBUp} {
+	for _, d := range []*prometheus.Desc{descOpen, descOldest, descBreached, descDeliv, descNotices, descJobs, descUnsealed, descUnsealAge, descDBUp} {
 		ch <- d
 	}
 }
@@ -144,6 +146,19 @@ func (c *dbCollector) read() []prometheus.Metric {
 	if err := byState(descJobs, "SELECT state, COUNT(*) AS n FROM river_job WHERE state IN ('"+strings.Join(jobStates, "', '")+"') GROUP BY state", jobStates); err != nil {
 		return fail(err)
 	}
+	var unsealed struct {
+		N   int64
+		Age float64
+	}
+	if db.Dialector.Name() == "postgres" {
+		// The predicate repeats the partial index's, so the index serves it.
+		if err := db.Raw(`SELECT COUNT(*) AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - MIN(stored_at)), 0) AS age
+			FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)`).Scan(&unsealed).Error; err != nil {
+			return fail(err)
+		}
+	}
+	gauge(descUnsealed, float64(unsealed.N))
+	gauge(descUnsealAge, max(0, unsealed.Age))
 	gauge(descDBUp, 1)
 	return out
 }

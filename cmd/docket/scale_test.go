@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/edgesim"
 	"github.com/dockethq/docket/internal/testdb"
@@ -363,6 +364,18 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 		t.Errorf("deliveries were worked by %v, want both instances", workers)
 	}
 	t.Logf("%d directives delivered once each, in order, by %d instances", len(seen), len(workers))
+
+	// The instances' sealers chained every audit event the work above
+	// committed (nobody else seals here), in turns: the chain verifies with
+	// nothing left pending.
+	waitUntil(t, 20*time.Second, "the sealers to chain every audit event", func() bool {
+		var pending int64
+		db.R.Raw(`SELECT COUNT(*) FROM audit_events WHERE seq = -1`).Scan(&pending)
+		return pending == 0
+	})
+	if rep, err := audit.NewChain(db, audit.Options{}).Verify(ctx); err != nil || !rep.OK || rep.Events < int64(len(jobs)) {
+		t.Errorf("audit chain after both instances' work: %+v %v", rep, err)
+	}
 
 	// The leader stops (a deploy); the other instance takes the timers over
 	// and releases the next lapsed claim, once.

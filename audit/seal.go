@@ -40,6 +40,27 @@ func Seal(ctx context.Context, db *gorm.DB) (int64, error) {
 	}
 }
 
+// Unsealed counts the committed events waiting for Seal and says how long the
+// oldest has waited (by stored_at, the database's clock). Zero on SQLite,
+// which chains as it writes. Its predicate repeats the partial index's
+// (audit_events_unchained_idx), so the index serves it however long the log.
+func Unsealed(ctx context.Context, db *gorm.DB) (n int64, oldestID int64, age time.Duration, err error) {
+	if db.Dialector.Name() != "postgres" {
+		return 0, 0, 0, nil
+	}
+	var row struct {
+		ID  int64
+		N   int64
+		Age float64
+	}
+	err = db.WithContext(ctx).Raw(`SELECT COALESCE(MIN(id), 0) AS id, COUNT(*) AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - MIN(stored_at)), 0) AS age
+		FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)`).Scan(&row).Error
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("count unsealed audit events: %w", err)
+	}
+	return row.N, row.ID, time.Duration(max(0, row.Age) * float64(time.Second)), nil
+}
+
 // Seal is Seal on the chain's database.
 func (c *Chain) Seal(ctx context.Context) (int64, error) { return Seal(ctx, c.db.W) }
 

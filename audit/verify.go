@@ -289,23 +289,17 @@ func (c *Chain) verify(ctx context.Context, from *Checkpoint) (*Report, error) {
 	outside := `seq IS NULL OR seq <= 0`
 	if db.Dialector.Name() == "postgres" {
 		outside = `seq IS NULL OR seq = 0 OR seq < -1`
-		var pending []struct {
-			ID  int64
-			N   int64
-			Age float64
-		}
-		if err := db.Raw(`SELECT MIN(id) AS id, COUNT(*) AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - MIN(stored_at)), 0) AS age
-			FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)`).Scan(&pending).Error; err != nil {
+		n, id, age, err := Unsealed(ctx, db)
+		if err != nil {
 			return nil, err
 		}
-		if len(pending) == 1 && pending[0].N > 0 {
-			p := pending[0]
-			if age := time.Duration(p.Age * float64(time.Second)); age > PendingGrace {
-				return fail(&Problem{EventID: p.ID, Kind: "unsealed",
-					Message: fmt.Sprintf("%d events are not sealed into the chain, the oldest stored %s ago (no docket serve sealing? or inserted by hand?)", p.N, age.Round(time.Second))})
+		if n > 0 {
+			if age > PendingGrace {
+				return fail(&Problem{EventID: id, Kind: "unsealed",
+					Message: fmt.Sprintf("%d events are not sealed into the chain, the oldest stored %s ago (no docket serve sealing? or inserted by hand?)", n, age.Round(time.Second))})
 			}
-			rep.Pending = p.N
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%d recent events are not sealed into the chain yet (the next seal chains them)", p.N))
+			rep.Pending = n
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d recent events are not sealed into the chain yet (the next seal chains them)", n))
 		}
 	}
 	var loose []int64

@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/evidence"
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/notify"
@@ -227,6 +228,20 @@ func (d *doctor) database(ctx context.Context, cfg *config) {
 	}
 	if current == 0 {
 		return // no tables yet: the job queue check would only repeat it
+	}
+	if dialect == database.Postgres && current >= 41 {
+		// Events wait for a serve's sealer (audit/seal.go); a backlog means
+		// none runs, and verification fails once it is PendingGrace old.
+		switch n, _, age, err := audit.Unsealed(octx, db.R); {
+		case err != nil:
+			d.fail("audit chain", err.Error())
+		case n > 0 && age > audit.PendingGrace:
+			d.fail("audit chain", fmt.Sprintf("%d audit events not sealed into the chain, the oldest for %s: is any docket serve running? (docket audit verify seals them)", n, age.Round(time.Second)))
+		case n > 0 && age > 10*time.Second:
+			d.warn("audit chain", fmt.Sprintf("%d audit events waiting %s for a sealer (docket serve seals every --audit-seal-interval)", n, age.Round(time.Second)))
+		default:
+			d.ok("audit chain", "events are being sealed")
+		}
 	}
 	if err := notify.CheckJobQueue(octx, db); err != nil {
 		if cfg.AutoMigrate {

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/edgesim"
 	"github.com/dockethq/docket/internal/testdb"
 )
@@ -94,5 +97,33 @@ func TestDoctor(t *testing.T) {
 	out, err = docket(t, "", "doctor")
 	if err == nil || !strings.Contains(out, "FAIL  configuration: DOCKET_LOG_FORMAT") {
 		t.Errorf("doctor with a bad value: %v\n%s", err, out)
+	}
+}
+
+// TestDoctorAuditSealing: on PostgreSQL the doctor says whether audit events
+// are being sealed into the chain, and fails when they wait past the grace.
+func TestDoctorAuditSealing(t *testing.T) {
+	db, dsn := testdb.PostgresSchema(t)
+	t.Setenv("DOCKET_DATABASE_URL", dsn)
+	t.Setenv("DOCKET_OUTBOX", filepath.Join(t.TempDir(), "outbox"))
+	if err := db.W.Transaction(func(tx *gorm.DB) error {
+		return audit.Record(tx, time.Now(), "system", "doctor.test", "x", "1", nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := docket(t, "", "doctor")
+	if err != nil || !strings.Contains(out, "ok    audit chain: events are being sealed") {
+		t.Fatalf("doctor with a young pending event: %v\n%s", err, out)
+	}
+	db.W.Exec(`UPDATE audit_events SET stored_at = stored_at - interval '10 minutes' WHERE seq = -1`)
+	out, err = docket(t, "", "doctor")
+	if err == nil || !strings.Contains(out, "FAIL  audit chain: 1 audit events not sealed into the chain, the oldest for 10m") {
+		t.Fatalf("doctor with a stale pending event: %v\n%s", err, out)
+	}
+	if out, err := docket(t, "", "audit", "verify"); err != nil || !strings.Contains(out, "intact") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	if out, err := docket(t, "", "doctor"); err != nil || !strings.Contains(out, "audit chain: events are being sealed") {
+		t.Fatalf("doctor after verify sealed: %v\n%s", err, out)
 	}
 }

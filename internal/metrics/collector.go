@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dockethq/docket/audit"
 	"github.com/dockethq/docket/cases"
 	"github.com/dockethq/docket/internal/database"
 )
@@ -146,19 +147,12 @@ func (c *dbCollector) read() []prometheus.Metric {
 	if err := byState(descJobs, "SELECT state, COUNT(*) AS n FROM river_job WHERE state IN ('"+strings.Join(jobStates, "', '")+"') GROUP BY state", jobStates); err != nil {
 		return fail(err)
 	}
-	var unsealed struct {
-		N   int64
-		Age float64
+	unsealed, _, age, err := audit.Unsealed(ctx, db)
+	if err != nil {
+		return fail(err)
 	}
-	if db.Dialector.Name() == "postgres" {
-		// The predicate repeats the partial index's, so the index serves it.
-		if err := db.Raw(`SELECT COUNT(*) AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - MIN(stored_at)), 0) AS age
-			FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)`).Scan(&unsealed).Error; err != nil {
-			return fail(err)
-		}
-	}
-	gauge(descUnsealed, float64(unsealed.N))
-	gauge(descUnsealAge, max(0, unsealed.Age))
+	gauge(descUnsealed, float64(unsealed))
+	gauge(descUnsealAge, age.Seconds())
 	gauge(descDBUp, 1)
 	return out
 }

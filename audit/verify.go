@@ -359,6 +359,7 @@ type Status struct {
 	HeadHash     string
 	LegacyUntil  int64
 	Events       int64 // rows in audit_events, chained or not
+	Pending      int64 // of those, committed and waiting for Seal (PostgreSQL)
 	Last         *Checkpoint
 	Checkpoints  int64
 	Verification *Verification // the last one, if any
@@ -370,13 +371,20 @@ type Status struct {
 func (c *Chain) Status(ctx context.Context) (*Status, error) {
 	db := c.db.R.WithContext(ctx)
 	st := &Status{}
-	var h head
-	if err := db.Raw(`SELECT seq, hash, legacy_until FROM audit_chain WHERE log = ?`, Log).Scan(&h).Error; err != nil {
+	// One statement, so the head and the counts are one snapshot: a seal in
+	// between would otherwise make sealed rows look missing.
+	var h struct {
+		Seq, LegacyUntil, Events, Pending int64
+		Hash                              string
+	}
+	if err := db.Raw(`SELECT seq, hash, legacy_until, (SELECT COUNT(*) FROM audit_events) AS events,
+		(SELECT COUNT(*) FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)) AS pending
+		FROM audit_chain WHERE log = ?`, Log).Scan(&h).Error; err != nil {
 		return nil, err
 	}
-	st.HeadSeq, st.HeadHash, st.LegacyUntil = h.Seq, h.Hash, h.LegacyUntil
-	if err := db.Table("audit_events").Count(&st.Events).Error; err != nil {
-		return nil, err
+	st.HeadSeq, st.HeadHash, st.LegacyUntil, st.Events = h.Seq, h.Hash, h.LegacyUntil, h.Events
+	if db.Dialector.Name() == "postgres" {
+		st.Pending = h.Pending // on SQLite such a row is outside the chain
 	}
 	if err := db.Model(&Checkpoint{}).Where("log = ?", Log).Count(&st.Checkpoints).Error; err != nil {
 		return nil, err

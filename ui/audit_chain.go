@@ -33,7 +33,7 @@ type auditChainPage struct {
 	Flash     string
 	FlashOK   bool
 	CanVerify bool
-	Intact    bool // Status.HeadSeq == Status.Events: every row is in the chain, as far as counting tells
+	Intact    bool // every row is in the chain or waiting for its seal, as far as counting tells
 }
 
 func (s *Server) auditChain(c echo.Context) error {
@@ -44,7 +44,7 @@ func (s *Server) auditChain(c echo.Context) error {
 	flash := s.popFlash(c)
 	return s.render(c, http.StatusOK, "audit_chain", view{Title: "Audit chain", Data: auditChainPage{
 		Status: st, Flash: flash, FlashOK: strings.HasPrefix(flash, "audit chain intact"), CanVerify: s.can(c, "/audit/chain/verify", http.MethodPost),
-		Intact: st.HeadSeq == st.Events,
+		Intact: st.HeadSeq+st.Pending == st.Events,
 	}})
 }
 

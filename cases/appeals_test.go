@@ -16,18 +16,7 @@ import (
 // decided files a report on url and decides it as decider.
 func decided(t *testing.T, s *cases.Service, decider cases.Actor, cat cases.Category, url string, act cases.DecisionAction) (*cases.Report, *cases.Decision) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := s.FileReport(ctx, report(cat, url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Claim(ctx, decider, r.CaseID); err != nil {
-		t.Fatal(err)
-	}
-	_, d, err := s.Decide(ctx, decider, r.CaseID, cases.Proposal{Action: act, Grounds: "AUP 3.2", Explanation: "The page imitates a bank."})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _, d := fileDecided(t, s, decider, report(cat, url), cases.Proposal{Action: act, Grounds: "AUP 3.2", Explanation: "The page imitates a bank."})
 	return r, d
 }
 
@@ -175,13 +164,7 @@ func TestAppealSignersMayNotReview(t *testing.T) {
 		ctx := context.Background()
 		people := staff(t, db, 4)
 		_, d := proposeTermination(t, s, people[0], "https://board.example.co.uk/t/9")
-		legal, lead := roles(people[1], "legal"), roles(people[2], "leadership")
-		if _, err := s.SignOff(ctx, legal, d.ID, "legal", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.SignOff(ctx, lead, d.ID, "leadership", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
+		approveBoth(t, s, roles(people[1], "legal"), roles(people[2], "leadership"), d)
 		ap, err := s.FileAppeal(ctx, cases.AppealLink{Purpose: cases.AppealPurposeCustomer, ID: d.ID}, "We removed the posts.")
 		if err != nil {
 			t.Fatal(err)

@@ -14,18 +14,11 @@ import (
 // decideOn files a report, claims its case and decides p; it returns the case id.
 func decideOn(t *testing.T, s *cases.Service, a cases.Actor, cat cases.Category, url string, p cases.Proposal) (int64, *cases.Decision, error) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := s.FileReport(ctx, report(cat, url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Claim(ctx, a, r.CaseID); err != nil {
-		t.Fatal(err)
-	}
+	r := claimed(t, s, a, report(cat, url))
 	if p.Grounds == "" {
 		p.Grounds, p.Explanation = "AUP 4", "Explained."
 	}
-	_, d, err := s.Decide(ctx, a, r.CaseID, p)
+	_, d, err := s.Decide(context.Background(), a, r.CaseID, p)
 	return r.CaseID, d, err
 }
 

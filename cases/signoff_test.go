@@ -12,41 +12,6 @@ import (
 	"github.com/dockethq/docket/internal/testdb"
 )
 
-// roles gives an actor sign-off rights in the given roles only.
-func roles(a cases.Actor, rs ...string) cases.Actor {
-	return cases.Actor{UserID: a.UserID, Can: func(obj, act string) bool {
-		for _, r := range rs {
-			if obj == "signoff/"+r && act == "give" {
-				return true
-			}
-		}
-		return false
-	}}
-}
-
-func proposeTermination(t *testing.T, s *cases.Service, proposer cases.Actor, url string) (*cases.Case, *cases.Decision) {
-	t.Helper()
-	ctx := context.Background()
-	r, err := s.FileReport(ctx, report(cases.ViolentExtremism, url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Claim(ctx, proposer, r.CaseID); err != nil {
-		t.Fatal(err)
-	}
-	c, d, err := s.Decide(ctx, proposer, r.CaseID, cases.Proposal{
-		Action: cases.Terminate, Grounds: "AUP 1.1 incitement", Explanation: "Service ends for incitement to violence.",
-		Hostnames: []string{"board.example.co.uk"}, Evidence: "report " + r.PublicID,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.State != cases.StatePendingSignoff || d.Status != "proposed" {
-		t.Fatalf("after proposing: %s / %s", c.State, d.Status)
-	}
-	return c, d
-}
-
 func TestSignoffInvariants(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := setup(t, db)
@@ -140,17 +105,9 @@ func TestDirectiveVersionsGrow(t *testing.T) {
 		ctx := context.Background()
 		a := staff(t, db, 1)[0]
 		var versions []int64
-		for i, cat := range []cases.Category{cases.Phishing, cases.Malware, cases.Spam} {
-			r, err := s.FileReport(ctx, report(cat, "https://acme.example/x"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Claim(ctx, a, r.CaseID); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "Restricted."}); err != nil {
-				t.Fatalf("restrict %d: %v", i, err)
-			}
+		for _, cat := range []cases.Category{cases.Phishing, cases.Malware, cases.Spam} {
+			r := claimed(t, s, a, report(cat, "https://acme.example/x"))
+			mustDecide(t, s, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "Restricted."})
 			ds, _ := s.Directives(ctx, r.CaseID)
 			if len(ds) != 1 || ds[0].Type != "site.restrict" {
 				t.Fatalf("directives for case %d: %+v", r.CaseID, ds)
@@ -163,13 +120,12 @@ func TestDirectiveVersionsGrow(t *testing.T) {
 		// Restricting a host Docket does not serve is refused: nothing to act on.
 		// Such reports open no case now; cases from before that still exist.
 		r := hostCase(t, db, "not-ours.example")
-		s.Claim(ctx, a, r)
+		claimCase(t, s, a, r)
 		if _, _, err := s.Decide(ctx, a, r, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "x"}); errs.CodeOf(err) != errs.Invalid {
 			t.Errorf("restrict an unknown host: %v", err)
 		}
 		// Hostnames must be the customer's.
-		r2, _ := s.FileReport(ctx, report(cases.Threat, "https://acme.example/"))
-		s.Claim(ctx, a, r2.CaseID)
+		r2 := claimed(t, s, a, report(cases.Threat, "https://acme.example/"))
 		if _, _, err := s.Decide(ctx, a, r2.CaseID, cases.Proposal{Action: cases.Terminate, Grounds: "AUP", Explanation: "x", Hostnames: []string{"board.example.co.uk"}}); errs.CodeOf(err) != errs.Invalid {
 			t.Errorf("terminate another customer's hostname: %v", err)
 		}
@@ -184,13 +140,7 @@ func TestEmergencyRestrict(t *testing.T) {
 		senior := people[0] // Can: everything
 		junior := cases.Actor{UserID: people[0].UserID, Can: func(string, string) bool { return false }}
 		emergency := func(a cases.Actor, cat cases.Category, url string) (*cases.Report, *cases.Decision, error) {
-			r, err := s.FileReport(ctx, report(cat, url))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Claim(ctx, senior, r.CaseID); err != nil {
-				t.Fatal(err)
-			}
+			r := claimed(t, s, senior, report(cat, url))
 			_, d, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "Imminent threat", Explanation: "Restricted pending review.", Emergency: true})
 			return r, d, err
 		}
@@ -245,12 +195,7 @@ func TestEmergencyRestrict(t *testing.T) {
 		if c2.State != cases.StateDecided {
 			t.Fatalf("emergency restricted case state: %s", c2.State)
 		}
-		if _, err := s.SignOff(ctx, roles(people[1], "legal"), d2.ID, "legal", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.SignOff(ctx, roles(people[2], "leadership"), d2.ID, "leadership", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
+		approveBoth(t, s, roles(people[1], "legal"), roles(people[2], "leadership"), d2)
 		var rat cases.Decision
 		db.R.Take(&rat, d2.ID)
 		if rat.RatifiedAt == nil {
@@ -273,10 +218,8 @@ func TestReverseSendsReinstate(t *testing.T) {
 		if _, err := s.Reverse(ctx, a, r.CaseID, "mistake"); errs.CodeOf(err) != errs.Conflict {
 			t.Errorf("reverse an undecided case: %v", err)
 		}
-		s.Claim(ctx, a, r.CaseID)
-		if _, _, err := s.Decide(ctx, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "x"}); err != nil {
-			t.Fatal(err)
-		}
+		claimCase(t, s, a, r.CaseID)
+		mustDecide(t, s, a, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "AUP", Explanation: "x"})
 		d, err := s.Reverse(ctx, a, r.CaseID, "Wrong site: the malware was on a neighbour.")
 		if err != nil || d.Action != cases.Reinstate {
 			t.Fatalf("reverse: %+v %v", d, err)

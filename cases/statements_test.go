@@ -18,24 +18,6 @@ import (
 
 var allQueues = []string{cases.QueueGeneral, cases.QueueRestricted, cases.QueuePriority, cases.QueueEnterprise}
 
-// sorDecide files a report, claims its case and decides p on it.
-func sorDecide(t *testing.T, s *cases.Service, a cases.Actor, n cases.NewReport, p cases.Proposal) (*cases.Case, *cases.Decision) {
-	t.Helper()
-	ctx := context.Background()
-	r, err := s.FileReport(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Claim(ctx, a, r.CaseID); err != nil {
-		t.Fatal(err)
-	}
-	c, d, err := s.Decide(ctx, a, r.CaseID, p)
-	if err != nil {
-		t.Fatalf("decide %s: %v", p.Action, err)
-	}
-	return c, d
-}
-
 func statementOf(t *testing.T, s *cases.Service, a cases.Actor, d *cases.Decision) *cases.StatementView {
 	t.Helper()
 	v, err := s.StatementForDecision(context.Background(), a, d.ID, allQueues)
@@ -74,7 +56,7 @@ func TestStatementEveryKind(t *testing.T) {
 			return v
 		}
 
-		_, d := sorDecide(t, s, rev, report(cases.Phishing, "https://acme.example/login"), cases.Proposal{
+		_, _, d := fileDecided(t, s, rev, report(cases.Phishing, "https://acme.example/login"), cases.Proposal{
 			Action: cases.Restrict, Grounds: "AUP 3.2 phishing", Explanation: "A fake bank login.", GroundType: "terms",
 			Hostnames: []string{"acme.example", "shop.acme.example"}, Lasts: 48 * time.Hour})
 		check(d, func(st sor.Statement) string {
@@ -94,7 +76,7 @@ func TestStatementEveryKind(t *testing.T) {
 		})
 		clk.add(time.Minute)
 
-		_, d = sorDecide(t, s, rev, report(cases.Malware, "https://shop.acme.example/x.exe"), cases.Proposal{
+		_, _, d = fileDecided(t, s, rev, report(cases.Malware, "https://shop.acme.example/x.exe"), cases.Proposal{
 			Action: cases.Interstitial, Grounds: "Criminal Code s. 202a", Explanation: "Malware download.", GroundType: "illegal", Automated: "partial"})
 		check(d, func(st sor.Statement) string {
 			if !slices.Equal(st.DecisionVisibility, []string{"DECISION_VISIBILITY_CONTENT_LABELLED"}) || st.DecisionProvision != "" {
@@ -106,7 +88,7 @@ func TestStatementEveryKind(t *testing.T) {
 			return ""
 		})
 
-		_, d = sorDecide(t, s, rev, report(cases.Copyright, "https://acme.example/film.mp4"), cases.Proposal{
+		_, _, d = fileDecided(t, s, rev, report(cases.Copyright, "https://acme.example/film.mp4"), cases.Proposal{
 			Action: cases.BlockURL, Grounds: "Copyright Directive art. 17", Explanation: "A pirated film.", GroundType: "illegal",
 			URLs: []string{"https://acme.example/film.mp4"}})
 		check(d, func(st sor.Statement) string {
@@ -120,7 +102,7 @@ func TestStatementEveryKind(t *testing.T) {
 		})
 
 		senior := cases.Actor{UserID: rev.UserID, Can: func(string, string) bool { return true }}
-		_, d = sorDecide(t, s, senior, report(cases.CSAM, "https://board.example.co.uk/img/1"), cases.Proposal{
+		_, _, d = fileDecided(t, s, senior, report(cases.CSAM, "https://board.example.co.uk/img/1"), cases.Proposal{
 			Action: cases.Restrict, Emergency: true, Grounds: "Directive 2011/93/EU art. 5", Explanation: "Child abuse material.", GroundType: "illegal"})
 		check(d, func(st sor.Statement) string {
 			if st.DecisionProvision != "DECISION_PROVISION_TOTAL_SUSPENSION" || st.Category != "STATEMENT_CATEGORY_PROTECTION_OF_MINORS" {
@@ -139,12 +121,7 @@ func TestStatementEveryKind(t *testing.T) {
 			t.Errorf("proposal's statement: %s", v.Statement.Status)
 		}
 		clk.add(26 * time.Hour)
-		if _, err := s.SignOff(ctx, roles(people[1], "legal"), d.ID, "legal", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.SignOff(ctx, roles(people[2], "leadership"), d.ID, "leadership", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
+		approveBoth(t, s, roles(people[1], "legal"), roles(people[2], "leadership"), d)
 		v = statementOf(t, s, rev, d)
 		if v.Statement.Status != "final" || v.TDB.ApplicationDate != "2026-11-26" {
 			t.Errorf("after sign-off: %s applied %s", v.Statement.Status, v.TDB.ApplicationDate)
@@ -175,7 +152,7 @@ func TestStatementEveryKind(t *testing.T) {
 		}
 
 		// Warn and no action restrict nothing: no statement.
-		_, d = sorDecide(t, s, rev, report(cases.Spam, "https://shop.acme.example/spam"), cases.Proposal{
+		_, _, d = fileDecided(t, s, rev, report(cases.Spam, "https://shop.acme.example/spam"), cases.Proposal{
 			Action: cases.Warn, Grounds: "AUP 2", Explanation: "Spam pages.", GroundType: "terms"})
 		if v, err := s.StatementForDecision(ctx, rev, d.ID, allQueues); err != nil || v != nil {
 			t.Errorf("warning has a statement: %v %v", v, err)
@@ -191,7 +168,7 @@ func TestStatementEachCategory(t *testing.T) {
 		for i, info := range cases.Categories {
 			clk.add(time.Minute)
 			n := report(info.Category, fmt.Sprintf("https://acme.example/c/%d", i))
-			_, d := sorDecide(t, s, rev, n, cases.Proposal{Action: cases.Restrict, Grounds: "Ground " + strconv.Itoa(i),
+			_, _, d := fileDecided(t, s, rev, n, cases.Proposal{Action: cases.Restrict, Grounds: "Ground " + strconv.Itoa(i),
 				Explanation: "Why.", GroundType: []string{"illegal", "terms"}[i%2]})
 			v := statementOf(t, s, rev, d)
 			if len(v.Problems) > 0 {
@@ -216,7 +193,7 @@ func TestStatementSourceAndMissingField(t *testing.T) {
 		rev := staff(t, db, 1)[0]
 		n := report(cases.Phishing, "https://acme.example/pay")
 		n.ReporterKind, n.ReporterName, n.Channel = cases.ReporterTrustedFlagger, "Anti-Phishing Working Group", cases.ChannelAPI
-		_, d := sorDecide(t, s, rev, n, cases.Proposal{Action: cases.Restrict, Grounds: strings.Repeat("g", 600),
+		_, _, d := fileDecided(t, s, rev, n, cases.Proposal{Action: cases.Restrict, Grounds: strings.Repeat("g", 600),
 			Explanation: "Fake payment page.", GroundType: "illegal"})
 		v := statementOf(t, s, rev, d)
 		if v.TDB.SourceType != "SOURCE_TRUSTED_FLAGGER" || v.TDB.SourceIdentity != "Anti-Phishing Working Group" {
@@ -227,14 +204,8 @@ func TestStatementSourceAndMissingField(t *testing.T) {
 		}
 
 		// An edit that empties a conditional field is refused, naming it.
-		r, err := s.FileReport(ctx, report(cases.Phishing, "https://shop.acme.example/pay"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Claim(ctx, rev, r.CaseID); err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = s.Decide(ctx, rev, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "Fraud Act", Explanation: "Fake.",
+		r := claimed(t, s, rev, report(cases.Phishing, "https://shop.acme.example/pay"))
+		_, _, err := s.Decide(ctx, rev, r.CaseID, cases.Proposal{Action: cases.Restrict, Grounds: "Fraud Act", Explanation: "Fake.",
 			GroundType: "illegal", Statement: &cases.StatementEdit{Facts: "Facts.", Ground: "", Explanation: "x", Scope: "EEA", Redress: "Appeal.", ContentTypeOther: "Website"}})
 		e, ok := errs.As(err)
 		if !ok || !strings.Contains(e.Fields["sor_ground"], "illegal_content_legal_ground") {
@@ -311,12 +282,7 @@ func TestStatementEditBeforeFinal(t *testing.T) {
 		if len(evs) != 2 || !strings.Contains(evs[0], "decision_facts") || !strings.Contains(evs[1], "redress") {
 			t.Errorf("edits audited: %v", evs)
 		}
-		if _, err := s.SignOff(ctx, legal, d.ID, "legal", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.SignOff(ctx, lead, d.ID, "leadership", "approve", ""); err != nil {
-			t.Fatal(err)
-		}
+		approveBoth(t, s, legal, lead, d)
 		v = statementOf(t, s, proposer, d)
 		if v.Statement.Status != "final" || v.TDB.DecisionFacts != e.Facts || v.Statement.Redress != e.Redress {
 			t.Errorf("final statement lost edits: %s %q", v.Statement.Status, v.TDB.DecisionFacts)
@@ -343,12 +309,12 @@ func TestStatementExport(t *testing.T) {
 		start := clk.now()
 		for i := range 101 {
 			clk.add(time.Second)
-			sorDecide(t, s, rev, report(cases.Spam, fmt.Sprintf("https://site%d.example/", i)), cases.Proposal{
+			fileDecided(t, s, rev, report(cases.Spam, fmt.Sprintf("https://site%d.example/", i)), cases.Proposal{
 				Action: cases.Restrict, Grounds: "AUP 2 spam", Explanation: "Spam.", GroundType: "terms"})
 		}
 		// One without a ground type: left out, named.
 		clk.add(time.Second)
-		sorDecide(t, s, rev, report(cases.Spam, "https://acme.example/spam"), cases.Proposal{Action: cases.Restrict, Grounds: "AUP 2", Explanation: "Spam."})
+		fileDecided(t, s, rev, report(cases.Spam, "https://acme.example/spam"), cases.Proposal{Action: cases.Restrict, Grounds: "AUP 2", Explanation: "Spam."})
 		res, err := s.ExportStatements(ctx, "test", start, time.Time{})
 		if err != nil {
 			t.Fatal(err)

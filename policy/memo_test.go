@@ -2,9 +2,6 @@ package policy_test
 
 import (
 	"testing"
-	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
@@ -15,10 +12,7 @@ import (
 // is followed at once, both ways.
 func TestAllowedFollowsReload(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
-		en, err := policy.NewEnforcer(db)
-		if err != nil {
-			t.Fatal(err)
-		}
+		en := newEnforcer(t, db)
 		const user = 4343
 		sub := policy.Subject(user)
 		allowed := func() bool {
@@ -29,30 +23,18 @@ func TestAllowedFollowsReload(t *testing.T) {
 			}
 			return ok
 		}
-		setRoles := func(roles ...string) {
-			t.Helper()
-			err := db.W.Transaction(func(tx *gorm.DB) error {
-				return policy.SetUserRoles(tx, time.Now(), "test", user, roles)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := en.Reload(); err != nil {
-				t.Fatal(err)
-			}
-		}
 		for range 2 { // the second answer comes from the memo
 			if allowed() {
 				t.Fatal("allowed before any role")
 			}
 		}
-		setRoles(policy.Admin)
+		setRoles(t, db, en, user, policy.Admin)
 		for range 2 {
 			if !allowed() {
 				t.Fatal("not allowed after the admin role was granted and reloaded")
 			}
 		}
-		setRoles(policy.Reviewer)
+		setRoles(t, db, en, user, policy.Reviewer)
 		for range 2 {
 			if allowed() {
 				t.Fatal("still allowed after the admin role was taken away and reloaded")

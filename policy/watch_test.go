@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
@@ -19,31 +17,12 @@ import (
 // taking it away again.
 func TestWatchFollowsChangesMadeElsewhere(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
-		here, err := policy.NewEnforcer(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		there, err := policy.NewEnforcer(db)
-		if err != nil {
-			t.Fatal(err)
-		}
+		here, there := newEnforcer(t, db), newEnforcer(t, db)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go there.Watch(ctx, 20*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 		const user = 4242
-		setRoles := func(roles ...string) {
-			t.Helper()
-			err := db.W.Transaction(func(tx *gorm.DB) error {
-				return policy.SetUserRoles(tx, time.Now(), "test", user, roles)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := here.Reload(); err != nil {
-				t.Fatal(err)
-			}
-		}
 		waitFor := func(want bool) {
 			t.Helper()
 			deadline := time.Now().Add(10 * time.Second)
@@ -55,7 +34,7 @@ func TestWatchFollowsChangesMadeElsewhere(t *testing.T) {
 			}
 		}
 		v0 := there.Version()
-		setRoles(policy.Admin)
+		setRoles(t, db, here, user, policy.Admin)
 		if !here.HasRole(user, policy.Admin) {
 			t.Fatal("the changing instance does not see its own change")
 		}
@@ -63,7 +42,7 @@ func TestWatchFollowsChangesMadeElsewhere(t *testing.T) {
 		if there.Version() <= v0 {
 			t.Errorf("version did not move: %d → %d", v0, there.Version())
 		}
-		setRoles(policy.Reviewer)
+		setRoles(t, db, here, user, policy.Reviewer)
 		waitFor(false)
 		if !there.HasRole(user, policy.Reviewer) {
 			t.Error("the new role did not arrive")

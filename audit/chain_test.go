@@ -211,19 +211,19 @@ func TestCheckpoints(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		ch := audit.NewChain(db, audit.Options{})
-		if cp, _, err := ch.Checkpoint(ctx, false); err != nil || cp != nil {
+		if cp, _, err := ch.Checkpoint(ctx, false, "system:test"); err != nil || cp != nil {
 			t.Fatalf("checkpoint of an empty chain: %v %v", cp, err)
 		}
 		seed(t, db, 4)
-		cp, _, err := ch.Checkpoint(ctx, false)
+		cp, _, err := ch.Checkpoint(ctx, false, "system:test")
 		if err != nil || cp == nil || cp.Seq != 4 {
 			t.Fatalf("checkpoint: %+v %v", cp, err)
 		}
-		if again, _, err := ch.Checkpoint(ctx, false); err != nil || again != nil {
+		if again, _, err := ch.Checkpoint(ctx, false, "system:test"); err != nil || again != nil {
 			t.Errorf("a second checkpoint with nothing new: %+v %v", again, err)
 		}
 		seed(t, db, 3)
-		if cp2, rep, err := ch.Checkpoint(ctx, false); err != nil || cp2 == nil || cp2.Seq != 7 || rep.Events != 3 {
+		if cp2, rep, err := ch.Checkpoint(ctx, false, "system:test"); err != nil || cp2 == nil || cp2.Seq != 7 || rep.Events != 3 {
 			t.Fatalf("incremental checkpoint: %+v %+v %v", cp2, rep, err)
 		}
 		rep := verify(t, db)
@@ -265,8 +265,13 @@ func TestCheckpoints(t *testing.T) {
 			}
 			// And the timer refuses to sign over it.
 			seed(t, db, 1)
-			if cp, _, err := ch.Checkpoint(ctx, false); err == nil || cp != nil {
+			if cp, _, err := ch.Checkpoint(ctx, false, "system:test"); err == nil || cp != nil {
 				t.Errorf("checkpoint signed a rewritten chain: %+v %v", cp, err)
+			}
+			// and keeps the broken result as the latest verification.
+			v, err := audit.LastVerification(ctx, db.R)
+			if err != nil || v == nil || v.OK || v.Actor != "system:test" || !strings.Contains(v.Problem, "seq 8") {
+				t.Errorf("latest verification after the refused checkpoint: %+v %v", v, err)
 			}
 		})
 	})
@@ -362,7 +367,7 @@ func TestExportVerifiesOffline(t *testing.T) {
 		ctx := context.Background()
 		ch := audit.NewChain(db, audit.Options{})
 		seed(t, db, 3)
-		if _, _, err := ch.Checkpoint(ctx, false); err != nil {
+		if _, _, err := ch.Checkpoint(ctx, false, "system:test"); err != nil {
 			t.Fatal(err)
 		}
 		seed(t, db, 2)

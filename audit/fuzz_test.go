@@ -28,7 +28,7 @@ func FuzzVerifyExport(f *testing.F) {
 		}
 	}
 	ctx := context.Background()
-	if _, _, err := ch.Checkpoint(ctx, false); err != nil {
+	if _, _, err := ch.Checkpoint(ctx, false, "system:test"); err != nil {
 		f.Fatal(err)
 	}
 	var buf bytes.Buffer

@@ -51,7 +51,7 @@ func TestCheckpointWithAKeyFromOutside(t *testing.T) {
 	ctx := context.Background()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	seed(t, db, 3)
-	cp, _, err := audit.NewChain(db, audit.Options{Key: priv}).Checkpoint(ctx, true)
+	cp, _, err := audit.NewChain(db, audit.Options{Key: priv}).Checkpoint(ctx, true, "system:test")
 	if err != nil || cp == nil || cp.KeyID != audit.KeyID(pub) {
 		t.Fatalf("checkpoint: %+v %v", cp, err)
 	}

@@ -342,15 +342,34 @@ func (c *Chain) VerifyAndStore(ctx context.Context, actor string) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
+	return rep, c.store(ctx, actor, rep)
+}
+
+// store keeps rep as the latest verification, for the chain page, the
+// metrics and the doctor.
+func (c *Chain) store(ctx context.Context, actor string, rep *Report) error {
 	v := Verification{Log: Log, At: c.now().UTC(), Actor: actor, OK: rep.OK, Events: rep.Events, HeadSeq: rep.HeadSeq,
 		Checkpoints: rep.Checkpoints, TookMs: rep.Took.Milliseconds()}
 	if rep.Problem != nil {
 		v.Problem = rep.Problem.Message
 	}
 	if err := c.db.W.WithContext(ctx).Create(&v).Error; err != nil {
-		return rep, fmt.Errorf("store the verification: %w", err)
+		return fmt.Errorf("store the verification: %w", err)
 	}
-	return rep, nil
+	return nil
+}
+
+// LastVerification is the latest stored verification, nil before the first.
+func LastVerification(ctx context.Context, db *gorm.DB) (*Verification, error) {
+	var v Verification
+	err := db.WithContext(ctx).Where("log = ?", Log).Order("id DESC").Limit(1).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the last audit verification: %w", err)
+	}
+	return &v, nil
 }
 
 // Status is what the chain page shows without walking the chain.
@@ -395,10 +414,8 @@ func (c *Chain) Status(ctx context.Context) (*Status, error) {
 	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, err
 	}
-	var v Verification
-	if err := db.Where("log = ?", Log).Order("id DESC").Limit(1).Take(&v).Error; err == nil {
-		st.Verification = &v
-	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+	var err error
+	if st.Verification, err = LastVerification(ctx, c.db.R); err != nil {
 		return nil, err
 	}
 	var pub ed25519.PublicKey

@@ -297,6 +297,32 @@ func testMetricsMove(t *testing.T, d database.Dialect) {
 		case <-time.After(150 * time.Millisecond):
 		}
 	}
+
+	// The latest verification's verdict: absent before the first, 1 while
+	// intact, 0 once the checkpoint timer finds the chain broken.
+	verdict := func() float64 { return value(e.scrapeMetrics(t), "docket_audit_last_verification_ok") }
+	if v := verdict(); v != -1 {
+		t.Errorf("docket_audit_last_verification_ok = %v before any verification, want it absent", v)
+	}
+	ch := audit.NewChain(e.db, audit.Options{})
+	if rep, err := ch.VerifyAndStore(ctx, "system:test"); err != nil || !rep.OK {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	waitMetric := func(want float64) {
+		for v := verdict(); v != want; v = verdict() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("docket_audit_last_verification_ok = %v, want %v", v, want)
+			case <-time.After(150 * time.Millisecond):
+			}
+		}
+	}
+	waitMetric(1)
+	e.db.W.Exec(`UPDATE audit_events SET details = '{"edited":true}' WHERE seq = 2`)
+	if _, _, err := ch.Checkpoint(ctx, true, "system:checkpoint"); err == nil {
+		t.Fatal("a checkpoint was signed over an edited chain")
+	}
+	waitMetric(0)
 }
 
 // TestReadyz checks /readyz on the web listener (public, database only when

@@ -226,7 +226,7 @@ func cmdAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	defer db.Close()
 	ch := cfg.chain(db)
-	cp, rep, err := ch.Checkpoint(ctx, true)
+	cp, rep, err := ch.Checkpoint(ctx, true, "system:cli")
 	if err != nil {
 		if rep != nil && !rep.OK {
 			return &brokenChain{problem: rep.Problem.Message}
@@ -248,8 +248,13 @@ func cmdAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 
 // checkpointTimer is serve's periodic checkpoint (a notify.Timer's Run).
 func (a *app) checkpointTimer(ctx context.Context) (int, error) {
-	cp, _, err := a.cfg.chain(a.db).Checkpoint(ctx, false)
+	cp, rep, err := a.cfg.chain(a.db).Checkpoint(ctx, false, "system:checkpoint")
 	if err != nil {
+		if rep != nil && !rep.OK {
+			// Evidence of tampering, not a hiccup: said at ERROR, and kept
+			// as the latest verification (chain page, metrics, doctor).
+			a.log.Error("AUDIT CHAIN BROKEN: no checkpoint signed", "problem", rep.Problem.Message, "kind", rep.Problem.Kind, "event_id", rep.Problem.EventID)
+		}
 		return 0, err
 	}
 	if cp == nil {

@@ -229,6 +229,18 @@ func (d *doctor) database(ctx context.Context, cfg *config) {
 	if current == 0 {
 		return // no tables yet: the job queue check would only repeat it
 	}
+	if current >= 35 {
+		switch v, err := audit.LastVerification(octx, db.R); {
+		case err != nil:
+			d.fail("audit verification", err.Error())
+		case v == nil:
+			d.ok("audit verification", "none yet (serve's checkpoint timer verifies every --audit-checkpoint-interval; or run docket audit verify)")
+		case !v.OK:
+			d.fail("audit verification", fmt.Sprintf("the audit chain was found BROKEN on %s by %s: %s (see /audit/chain; keep a backup as evidence)", v.At.UTC().Format(time.RFC3339), v.Actor, v.Problem))
+		default:
+			d.ok("audit verification", fmt.Sprintf("intact on %s (%s, to seq %d)", v.At.UTC().Format(time.RFC3339), v.Actor, v.HeadSeq))
+		}
+	}
 	if dialect == database.Postgres && current >= 41 {
 		// Events wait for a serve's sealer (audit/seal.go); a backlog means
 		// none runs, and verification fails once it is PendingGrace old.

@@ -123,7 +123,17 @@ func TestDoctorAuditSealing(t *testing.T) {
 	if out, err := docket(t, "", "audit", "verify"); err != nil || !strings.Contains(out, "intact") {
 		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
-	if out, err := docket(t, "", "doctor"); err != nil || !strings.Contains(out, "audit chain: events are being sealed") {
+	out, err = docket(t, "", "doctor")
+	if err != nil || !strings.Contains(out, "audit chain: events are being sealed") || !strings.Contains(out, "ok    audit verification: intact on ") {
 		t.Fatalf("doctor after verify sealed: %v\n%s", err, out)
+	}
+	// A broken chain found by the last verification is the doctor's problem too.
+	db.W.Exec(`UPDATE audit_events SET details = '{"edited":true}' WHERE seq = 1`)
+	if _, err := docket(t, "", "audit", "verify"); err == nil {
+		t.Fatal("audit verify passed an edited chain")
+	}
+	out, err = docket(t, "", "doctor")
+	if err == nil || !strings.Contains(out, "FAIL  audit verification: the audit chain was found BROKEN on ") || !strings.Contains(out, "hash does not match its contents") {
+		t.Fatalf("doctor after a broken verification: %v\n%s", err, out)
 	}
 }

@@ -35,6 +35,8 @@ var (
 	descJobs      = prometheus.NewDesc("docket_jobs", "Job queue (River) jobs not yet finished, by state.", []string{"state"}, nil)
 	descUnsealed  = prometheus.NewDesc("docket_audit_unsealed_events", "Committed audit events waiting to be sealed into the hash chain (PostgreSQL; 0 on SQLite, which chains as it writes).", nil, nil)
 	descUnsealAge = prometheus.NewDesc("docket_audit_oldest_unsealed_age_seconds", "Age of the oldest audit event waiting for its seal; past a few seconds no sealer is running (audit.PendingGrace makes it a verification failure).", nil, nil)
+	descVerifyOK  = prometheus.NewDesc("docket_audit_last_verification_ok", "1 when the latest audit chain verification (page, CLI or the checkpoint timer) found the chain intact, 0 when it found it broken: alert on 0. Absent before the first.", nil, nil)
+	descVerifyAge = prometheus.NewDesc("docket_audit_last_verification_age_seconds", "Age of the latest audit chain verification.", nil, nil)
 	descDBUp      = prometheus.NewDesc("docket_metrics_db_up", "1 when the last scrape's database reads succeeded.", nil, nil)
 )
 
@@ -65,7 +67,7 @@ func newDBCollector(db *database.DB, now func() time.Time) *dbCollector {
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descOldest, descBreached, descDeliv, descNotices, descJobs, descUnsealed, descUnsealAge, descDBUp} {
+	for _, d := range []*prometheus.Desc{descOpen, descOldest, descBreached, descDeliv, descNotices, descJobs, descUnsealed, descUnsealAge, descVerifyOK, descVerifyAge, descDBUp} {
 		ch <- d
 	}
 }
@@ -153,6 +155,18 @@ func (c *dbCollector) read() []prometheus.Metric {
 	}
 	gauge(descUnsealed, float64(unsealed))
 	gauge(descUnsealAge, age.Seconds())
+	v, err := audit.LastVerification(ctx, db)
+	if err != nil {
+		return fail(err)
+	}
+	if v != nil {
+		ok := 0.0
+		if v.OK {
+			ok = 1
+		}
+		gauge(descVerifyOK, ok)
+		gauge(descVerifyAge, max(0, now.Sub(v.At).Seconds()))
+	}
 	gauge(descDBUp, 1)
 	return out
 }

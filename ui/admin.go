@@ -20,6 +20,7 @@ type adminUsersPage struct {
 	RoleNames []string
 	Flash     string
 	CanEdit   bool
+	CanAudit  bool // the viewer may read each user's audit timeline
 }
 
 func (s *Server) adminUsersData(c echo.Context) (adminUsersPage, error) {
@@ -27,7 +28,10 @@ func (s *Server) adminUsersData(c echo.Context) (adminUsersPage, error) {
 	if err != nil {
 		return adminUsersPage{}, err
 	}
-	p := adminUsersPage{RoleNames: policy.Roles, Flash: s.popFlash(c), CanEdit: s.can(c, "/admin/users", http.MethodPost)}
+	p := adminUsersPage{RoleNames: policy.Roles, Flash: s.popFlash(c), CanEdit: s.can(c, "/admin/users", http.MethodPost),
+		// There is no page per user: each row links to that user's timeline,
+		// asked of the timeline's own route so it never leads to a 403.
+		CanAudit: s.can(c, "/audit/users/:id", http.MethodGet)}
 	for _, u := range us {
 		p.Users = append(p.Users, userRow{User: u, Roles: s.users.Roles(&u)})
 	}

@@ -53,7 +53,8 @@ type casePage struct {
 	Ledger       *cases.Ledger                 // the customer's live strikes
 	Suggest      bool                          // the ledger has reached the threshold: suggest termination
 	Forwarding   *cases.Forwarding
-	Exports      bool // the viewer may download hotline exports
+	Exports      bool   // the viewer may download hotline exports
+	AuditURL     string // the case's audit timeline, for those the policy lets read it
 	Appeals      []cases.Appeal
 }
 
@@ -151,6 +152,11 @@ func (s *Server) renderCase(c echo.Context, status int, msg string, fields map[s
 		return err
 	}
 	p.Exports = s.can(c, "/hotline-exports/:id", http.MethodGet)
+	// Asked of the policy with the timeline's own route, so the link is shown
+	// exactly to those who would not get a 403 from following it.
+	if s.can(c, "/audit/cases/:id", http.MethodGet) {
+		p.AuditURL = "/audit/cases/" + strconv.FormatInt(id, 10)
+	}
 	if p.Appeals, err = s.cases.CaseAppeals(ctx, id); err != nil {
 		return err
 	}

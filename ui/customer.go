@@ -19,7 +19,8 @@ type customerPage struct {
 	FirstURL   string
 	Search     string // /search for this customer's cases, to refine
 	Ledger     *cases.Ledger
-	OriginEdit bool // the viewer may set a site's origin host
+	OriginEdit bool   // the viewer may set a site's origin host
+	AuditURL   string // the customer's audit timeline, for those the policy lets read it
 }
 
 // customerView is the repeat-offender picture of one customer: the account, its
@@ -41,6 +42,10 @@ func (s *Server) customerView(c echo.Context) error {
 	p := customerPage{R: rec, First: after == "", FirstURL: base,
 		Search: "/search?" + url.Values{"customer": {strconv.FormatInt(id, 10)}, "state": {"all"}, "sort": {string(cases.SortNewest)}}.Encode()}
 	p.OriginEdit = s.can(c, "/sites/:id/origin", http.MethodPost)
+	// The timeline's own route decides, so the link never leads to a 403.
+	if s.can(c, "/audit/customers/:id", http.MethodGet) {
+		p.AuditURL = "/audit/customers/" + strconv.FormatInt(id, 10)
+	}
 	v := view{Title: rec.Customer.Name + " · customer", Data: &p}
 	status := http.StatusOK
 	page, err := s.cases.Search(ctx, cases.Filter{Queues: readable, CustomerID: id, State: "all", Sort: cases.SortNewest, After: after, Limit: 50})

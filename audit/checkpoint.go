@@ -190,8 +190,9 @@ func (c *Chain) PublicKey(ctx context.Context) (ed25519.PublicKey, error) {
 // at the head. A broken chain is never signed: that would vouch for the
 // tampering. It returns nil and no error when there is nothing new to sign.
 // The timer passes full = false, so its cost follows what was written since.
-// A broken chain is also stored as the latest verification (by actor), so
-// the chain page, the metrics and the doctor show it without anyone asking.
+// Its verification is stored as the latest (by actor), intact or not, so the
+// chain page, the metrics and the doctor show a broken chain without anyone
+// asking.
 func (c *Chain) Checkpoint(ctx context.Context, full bool, actor string) (*Checkpoint, *Report, error) {
 	priv, err := c.signingKey(ctx)
 	if err != nil {
@@ -214,12 +215,11 @@ func (c *Chain) Checkpoint(ctx context.Context, full bool, actor string) (*Check
 	if err != nil {
 		return nil, nil, err
 	}
-	if !rep.OK {
-		err := fmt.Errorf("audit chain broken, no checkpoint signed: %s", rep.Problem.Message)
-		if serr := c.store(ctx, actor, rep); serr != nil {
-			err = errors.Join(err, serr)
-		}
+	if err := c.store(ctx, actor, rep); err != nil {
 		return nil, rep, err
+	}
+	if !rep.OK {
+		return nil, rep, fmt.Errorf("audit chain broken, no checkpoint signed: %s", rep.Problem.Message)
 	}
 	if rep.HeadSeq == 0 || (last.ID != 0 && rep.HeadSeq == last.Seq) {
 		return nil, rep, nil

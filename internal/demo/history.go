@@ -84,6 +84,9 @@ var history = []story{
 		hosts:    []string{"harborlanegames.example", "cdn.harborlanegames.example"},
 		reports: []histReport{
 			{139 * day, cases.ReporterPublic, "Ines Marlow", "ines@marlow-illustration.example", cases.Copyright, "https://harborlanegames.example/store/cover-art.png", "The cover art of this game is my illustration, used without a licence."},
+			// Sent again the same evening: within the duplicate window, so it
+			// is filed as a duplicate of the first, not counted again.
+			{139*day - 8*time.Hour, cases.ReporterPublic, "Ines Marlow", "ines@marlow-illustration.example", cases.Copyright, "https://harborlanegames.example/store/cover-art.png", "Still online. Please act."},
 			{138 * day, cases.ReporterPublic, "Ines Marlow", "ines@marlow-illustration.example", cases.Copyright, "https://cdn.harborlanegames.example/press/kit.zip", "The press kit contains the same illustration."},
 		},
 		decide: &histDecision{ago: 135 * day, by: policy.Reviewer, p: cases.Proposal{Action: cases.Warn, GroundType: "illegal",
@@ -190,8 +193,9 @@ var history = []story{
 			{24 * day, cases.ReporterTrustedFlagger, "Sports Rights Alliance", "", cases.Copyright, "https://vortex-streams.example/live/cup-final", "Unlicensed live stream of the cup final."},
 			{24 * day, cases.ReporterTrustedFlagger, "Sports Rights Alliance", "", cases.Copyright, "https://vortex-streams.example/live/league", "Unlicensed league match streams, every weekend."},
 		},
-		decide: &histDecision{ago: 23 * day, by: policy.Reviewer, p: cases.Proposal{Action: cases.Restrict, GroundType: "illegal",
-			Grounds:     "Repeated copyright infringement (AUP 3.1)",
+		// A contractual ground: the terms' repeat-infringer rule, not a court's finding.
+		decide: &histDecision{ago: 23 * day, by: policy.Reviewer, p: cases.Proposal{Action: cases.Restrict, GroundType: "terms",
+			Grounds:     "Terms of service 7.2: repeat infringers",
 			Explanation: "Your site re-streams live sport without a licence, week after week. It is restricted.",
 			Evidence:    "Flagger's captures of both streams."}},
 	},

@@ -220,8 +220,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer a.db.Close()
 	slog.SetDefault(a.log) // libraries that log to the default logger, in the same format
 	if withDemo {
-		if _, err := demo.Seed(ctx, a.db, a.users, time.Now); err != nil {
+		seeded, err := demo.Seed(ctx, a.db, a.users, time.Now)
+		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
+		}
+		// History only on first seeding: Seed leaves a seeded database alone,
+		// and so must this, or every restart would add five months again.
+		if seeded {
+			if err := demo.SeedHistory(ctx, a.db, a.users, time.Now); err != nil {
+				return err
+			}
 		}
 	}
 	in := inbox.NewService(a.db, a.cases, time.Now)
@@ -430,6 +438,10 @@ func cmdSeedDemo(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if seeded {
+		// Only on first seeding, as in serve --demo: a second run adds nothing.
+		if err := demo.SeedHistory(ctx, a.db, a.users, time.Now); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "demo data loaded")
 	} else {
 		fmt.Fprintln(stdout, "demo data already present; nothing changed")

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockethq/docket/internal/database"
 	"github.com/dockethq/docket/internal/testdb"
 )
 
@@ -106,12 +107,38 @@ func TestUserAddAndSeedDemo(t *testing.T) {
 }
 
 func TestSeedDemoIsIdempotent(t *testing.T) {
-	t.Setenv("DOCKET_DATABASE_URL", filepath.Join(t.TempDir(), "s.db"))
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	t.Setenv("DOCKET_DATABASE_URL", dbPath)
 	if out, err := docket(t, "", "seed-demo"); err != nil || !strings.Contains(out, "demo data loaded") {
 		t.Fatalf("seed-demo: %v\n%s", err, out)
 	}
+	// The history (decisions, appeals) comes with the first seeding only.
+	tables := []string{"reports", "cases", "decisions", "appeals", "directives", "audit_events"}
+	count := func() map[string]int64 {
+		db, err := database.Open(context.Background(), dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		n := map[string]int64{}
+		for _, table := range tables {
+			var c int64
+			if err := db.R.Raw("SELECT COUNT(*) FROM " + table).Scan(&c).Error; err != nil {
+				t.Fatal(err)
+			}
+			n[table] = c
+		}
+		return n
+	}
+	first := count()
+	if first["decisions"] == 0 || first["appeals"] == 0 {
+		t.Errorf("seed-demo loaded no history: %v", first)
+	}
 	if out, err := docket(t, "", "seed-demo"); err != nil || !strings.Contains(out, "already present") {
 		t.Fatalf("second seed-demo: %v\n%s", err, out)
+	}
+	if second := count(); fmt.Sprint(second) != fmt.Sprint(first) {
+		t.Errorf("rows after a second seed-demo %v, after the first %v", second, first)
 	}
 }
 

@@ -219,6 +219,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.db.Close()
 	slog.SetDefault(a.log) // libraries that log to the default logger, in the same format
+	var historySeeded bool
 	if withDemo {
 		seeded, err := demo.Seed(ctx, a.db, a.users, time.Now)
 		if err != nil {
@@ -230,11 +231,25 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err := demo.SeedHistory(ctx, a.db, a.users, time.Now); err != nil {
 				return err
 			}
+			historySeeded = true
 		}
 	}
 	in := inbox.NewService(a.db, a.cases, time.Now)
 	ready := a.readiness()
 	rec := reconcile.New(reconcile.Config{Endpoints: cfg.endpoints(), NATSURL: cfg.NATSURL}, a.db, a.notifier.Resend, time.Now)
+	if historySeeded {
+		// The history was decided before this process's delivery pipeline
+		// existed, so its directives were never queued: send the edge what
+		// it should serve, as an operator would from /edge/reconcile, so the
+		// demo edge shows the terminated site dark and nothing reads as drift.
+		for _, target := range rec.Targets() {
+			if n, err := rec.Repair(ctx, "system:demo", target, ""); err != nil {
+				a.log.Warn("demo: send the history's directives to the edge", "target", target, "err", err)
+			} else if n > 0 {
+				a.log.Info("demo: the history's directives are on their way to the edge", "target", target, "directives", n)
+			}
+		}
+	}
 	uiCfg := ui.Config{SecureCookies: cfg.secure(), Replay: a.notifier.Replay, Metrics: a.metrics, Ready: ready, ShutdownGrace: cfg.ShutdownGrace, Reconciler: rec}
 	uiCfg.Limits = cfg.limits(a.db)
 	uiCfg.Inbox = in

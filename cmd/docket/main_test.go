@@ -163,7 +163,7 @@ func TestServeDemo(t *testing.T) {
 		if u, ok := strings.CutPrefix(lines.Text(), "Docket is running at "); ok {
 			base = u
 		}
-		if strings.Contains(lines.Text(), "never load the demo") {
+		if strings.HasPrefix(lines.Text(), "Demo edge (edge-sim) at ") {
 			break
 		}
 	}
@@ -185,6 +185,32 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("GET /report: %v %v", res, err)
 	}
 	res.Body.Close()
+	// The history's decisions reach the demo edge: its terminated site is dark.
+	edge := ""
+	for _, l := range banner {
+		if rest, ok := strings.CutPrefix(l, "Demo edge (edge-sim) at "); ok {
+			edge, _, _ = strings.Cut(rest, ": its state")
+		}
+	}
+	if edge == "" {
+		t.Fatalf("no demo edge in the banner %q", banner)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := hc.Get(edge + "/_edge/state")
+		var body []byte
+		if err == nil {
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+		}
+		if strings.Contains(string(body), `"stealer-market.example":{"state":"terminated"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo edge never received the history's termination: %v %s", err, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cancel()
 	select {
 	case err := <-done:

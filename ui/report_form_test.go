@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/dockethq/docket/internal/demo"
 	"github.com/dockethq/docket/internal/testdb"
 	"github.com/dockethq/docket/policy"
+	"github.com/dockethq/docket/pow"
 	"github.com/dockethq/docket/ui"
 	"github.com/dockethq/docket/users"
 )
@@ -135,8 +137,19 @@ func TestReportFormChallenge(t *testing.T) {
 				"forged":  func(v url.Values) { v.Set("pow_token", "AQ.AQ"); v.Set("pow_solution", "1") },
 				"wrong solution": func(v url.Values) {
 					w := c.withPoW(validReport())
-					v.Set("pow_token", w.Get("pow_token"))
-					v.Set("pow_solution", w.Get("pow_solution")+"9")
+					tok, sol := w.Get("pow_token"), w.Get("pow_solution")
+					// Another nonce, checked to be wrong: at the test's low
+					// difficulty a random one solves it now and then (a flake).
+					dec, err := pow.Decode(tok)
+					if err != nil {
+						t.Fatal(err)
+					}
+					wrong := sol + "9"
+					for i := 0; pow.Verify(tok, wrong, dec.Bits); i++ {
+						wrong = sol + strconv.Itoa(i)
+					}
+					v.Set("pow_token", tok)
+					v.Set("pow_solution", wrong)
 				},
 			} {
 				g := validReport()

@@ -38,4 +38,12 @@
   });
   // After htmx swaps the table, keep the selection where it was.
   document.addEventListener("htmx:afterSwap", function () { if (idx >= 0) select(idx); });
+  // A form sent from the case page stops its status poll: the session store
+  // saves the whole session after every request (idle timeout), so a poll
+  // finishing after the POST would write back the session it read before,
+  // and the POST's flash ("Decision recorded") would be lost.
+  document.addEventListener("submit", function () {
+    var poll = document.getElementById("case-status");
+    if (poll) poll.removeAttribute("hx-trigger"), poll.remove();
+  }, true);
 })();

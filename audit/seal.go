@@ -40,10 +40,15 @@ func Seal(ctx context.Context, db *gorm.DB) (int64, error) {
 	}
 }
 
+// pendingWhere selects the events waiting for Seal. The second clause
+// repeats the partial index's predicate (audit_events_unchained_idx), so the
+// index serves the query however long the log; audit_chain_seal (migration
+// 00041) selects the same rows.
+const pendingWhere = `seq = -1 AND (seq IS NULL OR seq <= 0)`
+
 // Unsealed counts the committed events waiting for Seal and says how long the
 // oldest has waited (by stored_at, the database's clock). Zero on SQLite,
-// which chains as it writes. Its predicate repeats the partial index's
-// (audit_events_unchained_idx), so the index serves it however long the log.
+// which chains as it writes.
 func Unsealed(ctx context.Context, db *gorm.DB) (n int64, oldestID int64, age time.Duration, err error) {
 	if db.Dialector.Name() != "postgres" {
 		return 0, 0, 0, nil
@@ -54,7 +59,7 @@ func Unsealed(ctx context.Context, db *gorm.DB) (n int64, oldestID int64, age ti
 		Age float64
 	}
 	err = db.WithContext(ctx).Raw(`SELECT COALESCE(MIN(id), 0) AS id, COUNT(*) AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - MIN(stored_at)), 0) AS age
-		FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)`).Scan(&row).Error
+		FROM audit_events WHERE ` + pendingWhere).Scan(&row).Error
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("count unsealed audit events: %w", err)
 	}

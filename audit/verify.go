@@ -397,7 +397,7 @@ func (c *Chain) Status(ctx context.Context) (*Status, error) {
 		Hash                              string
 	}
 	if err := db.Raw(`SELECT seq, hash, legacy_until, (SELECT COUNT(*) FROM audit_events) AS events,
-		(SELECT COUNT(*) FROM audit_events WHERE seq = -1 AND (seq IS NULL OR seq <= 0)) AS pending
+		(SELECT COUNT(*) FROM audit_events WHERE `+pendingWhere+`) AS pending
 		FROM audit_chain WHERE log = ?`, Log).Scan(&h).Error; err != nil {
 		return nil, err
 	}

@@ -57,10 +57,7 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 		}
 	}
 
-	t0 := now().UTC()
-	at := func(ago time.Duration) *cases.Service {
-		return cases.NewService(db, func() time.Time { return t0.Add(-ago) })
-	}
+	at := clockAt(db, now().UTC())
 	cs := at(30 * 24 * time.Hour)
 	customers := []struct {
 		c     cases.Customer
@@ -123,12 +120,9 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 		rep{6 * h, cases.ReporterTrustedFlagger, "Counter-Extremism Referral Unit", cases.ViolentExtremism, "https://yardboard.example/media/v/attack.mp4", "Copy of the perpetrator's livestream. Referral ref CERU-2026-1190."},
 		rep{5 * h, cases.ReporterPublic, "", cases.Threat, "https://www.yardboard.example/pol/thread/48930", "Specific threat against a named school with a date."},
 	)
-	channel := map[cases.ReporterKind]cases.Channel{
-		cases.ReporterPublic: cases.ChannelWeb, cases.ReporterTrustedFlagger: cases.ChannelAPI, cases.ReporterNetwork: cases.ChannelEmail,
-	}
 	for _, r := range reports {
 		_, err := at(r.ago).FileReport(ctx, cases.NewReport{
-			Channel: channel[r.kind], ReporterKind: r.kind, ReporterName: r.name, Category: r.cat,
+			Channel: channelOf[r.kind], ReporterKind: r.kind, ReporterName: r.name, Category: r.cat,
 			URL: r.url, Description: r.desc, GoodFaith: true,
 		})
 		if err != nil {
@@ -136,4 +130,17 @@ func Seed(ctx context.Context, db *database.DB, us *users.Service, now func() ti
 		}
 	}
 	return true, nil
+}
+
+// clockAt returns a cases service whose clock stands ago before t0, so each
+// demo step is written by the real service as if it happened then.
+func clockAt(db *database.DB, t0 time.Time) func(ago time.Duration) *cases.Service {
+	return func(ago time.Duration) *cases.Service {
+		return cases.NewService(db, func() time.Time { return t0.Add(-ago) })
+	}
+}
+
+// channelOf is the channel each kind of demo reporter files through.
+var channelOf = map[cases.ReporterKind]cases.Channel{
+	cases.ReporterPublic: cases.ChannelWeb, cases.ReporterTrustedFlagger: cases.ChannelAPI, cases.ReporterNetwork: cases.ChannelEmail,
 }

@@ -246,14 +246,8 @@ func SeedHistory(ctx context.Context, db *database.DB, us *users.Service, now fu
 			return err == nil && ok
 		}}
 	}
-	t0 := now().UTC()
-	at := func(ago time.Duration) *cases.Service {
-		return cases.NewService(db, func() time.Time { return t0.Add(-ago) })
-	}
+	at := clockAt(db, now().UTC())
 	const actor = "system:demo"
-	channel := map[cases.ReporterKind]cases.Channel{
-		cases.ReporterPublic: cases.ChannelWeb, cases.ReporterTrustedFlagger: cases.ChannelAPI, cases.ReporterNetwork: cases.ChannelEmail,
-	}
 	for _, st := range history {
 		if st.customer.Name != "" {
 			// The customer signed up well before its first report.
@@ -264,7 +258,7 @@ func SeedHistory(ctx context.Context, db *database.DB, us *users.Service, now fu
 		var first *cases.Report
 		for _, r := range st.reports {
 			rep, err := at(r.ago).FileReport(ctx, cases.NewReport{
-				Channel: channel[r.kind], ReporterKind: r.kind, ReporterName: r.name, ReporterEmail: r.email, Category: r.cat,
+				Channel: channelOf[r.kind], ReporterKind: r.kind, ReporterName: r.name, ReporterEmail: r.email, Category: r.cat,
 				URL: r.url, Description: r.desc, GoodFaith: true,
 			})
 			if err != nil {
